@@ -1,0 +1,98 @@
+"""Requests, fingerprints, custom_ids and chunking: pure functions over plain data.
+
+The fingerprint of a request is the SHA-256 (hex) of the UTF-8 bytes of
+
+    <endpoint url> "\n" <canonical JSON of the request body>
+
+where canonical JSON is RFC 8259 JSON with object keys sorted by code point, no insignificant
+whitespace, non-ASCII characters written as themselves (UTF-8), and only the escapes JSON requires
+(\\" \\\\ \\b \\f \\n \\r \\t, other control characters as lowercase \\u00xx). Any code path that
+emits the same canonical form (Python today, SQL later) produces the same fingerprint, so an
+upgrade never makes finished rows pending again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+CHAT_COMPLETIONS = "/v1/chat/completions"
+
+
+def canonical_json(value: Any) -> str:
+    """The canonical JSON text of a value (see the module docstring)."""
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"),
+                      allow_nan=False)
+
+
+def build_chat_body(model: str, messages: Sequence[dict[str, str]], params: dict[str, Any],
+                    schema: dict[str, Any] | None, schema_name: str) -> dict[str, Any]:
+    """A /v1/chat/completions body: spec params merged in, a strict json_schema when typed."""
+    body: dict[str, Any] = {**params, "model": model, "messages": list(messages)}
+    if schema is not None:
+        body["response_format"] = {
+            "type": "json_schema",
+            "json_schema": {"name": schema_name, "strict": True, "schema": schema},
+        }
+    return body
+
+
+def fingerprint(url: str, body_json: str) -> str:
+    """Fingerprint of a request whose body is already in canonical JSON."""
+    return hashlib.sha256(f"{url}\n{body_json}".encode()).hexdigest()
+
+
+def new_batch_uuid() -> str:
+    """batchsql's own id for a batch, chosen before anything is uploaded."""
+    return uuid.uuid4().hex[:20]
+
+
+def custom_id(batch_uuid: str, seq: int) -> str:
+    """Request id inside a batch; fits every provider's custom_id rules ([A-Za-z0-9_-]{1,64})."""
+    return f"{batch_uuid}-{seq}"
+
+
+def encode_line(custom_id: str, url: str, body_json: str) -> bytes:
+    """One line of an OpenAI batch input file (JSONL), newline included."""
+    head = canonical_json({"custom_id": custom_id, "method": "POST", "url": url})
+    return f'{head[:-1]},"body":{body_json}}}\n'.encode()
+
+
+def estimate_input_tokens(body_json: str) -> int:
+    """A quick upper-side token estimate: about four characters of JSON per token."""
+    return math.ceil(len(body_json) / 4)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one provider batch may hold."""
+
+    max_requests: int
+    max_bytes: int
+
+
+@dataclass
+class Chunk:
+    """The running size of the batch being filled."""
+
+    limits: Limits
+    requests: int = 0
+    bytes: int = 0
+
+    def fits(self, line_bytes: int) -> bool:
+        """Whether one more line of this size stays within the limits."""
+        return (self.requests + 1 <= self.limits.max_requests
+                and self.bytes + line_bytes <= self.limits.max_bytes)
+
+    def add(self, line_bytes: int) -> None:
+        self.requests += 1
+        self.bytes += line_bytes
+
+    def too_big_alone(self, line_bytes: int) -> bool:
+        """A single request larger than a whole batch may be can never be sent."""
+        return line_bytes > self.limits.max_bytes

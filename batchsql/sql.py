@@ -1,0 +1,206 @@
+"""sqlglot builders for every statement batchsql issues.
+
+Each function returns a sqlglot tree; the warehouse renders it in its own dialect. Identifiers are
+always quoted (capitals, spaces and reserved words survive); values are bound parameters.
+MERGE and ON CONFLICT are avoided on purpose: they do not transpile safely.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlglot import exp
+
+from batchsql.reconcile import ATTEMPT_STATUSES, SUCCEEDED
+
+ColumnDefs = Sequence[tuple[str, exp.DataType]]
+
+#: Batch lifecycle in the batches table; the first two are "in flight".
+INTENT, SUBMITTED, COLLECTED = "intent", "submitted", "collected"
+OPEN_STATUSES = (INTENT, SUBMITTED)
+
+
+def dtype(text: str, dialect: str | None = None) -> exp.DataType:
+    """A column type from its SQL spelling (in the given dialect)."""
+    return exp.DataType.build(text, dialect=dialect)
+
+
+def col(name: str, table: str | None = None) -> exp.Column:
+    """A quoted column reference, optionally qualified by a table alias."""
+    return exp.column(exp.to_identifier(name, quoted=True),
+                      table=exp.to_identifier(table, quoted=True) if table else None)
+
+
+def parse_table(name: str, dialect: str | None = None) -> exp.Table:
+    """A table name as the user wrote it (``schema.table``), each part quoted."""
+    table = exp.to_table(name, dialect=dialect)
+    for part in ("this", "db", "catalog"):
+        ident = table.args.get(part)
+        if isinstance(ident, exp.Identifier):
+            ident.set("quoted", True)
+    return table
+
+
+def sibling(table: exp.Table, name: str) -> exp.Table:
+    """A table in the same schema (and catalog) as another."""
+    return exp.table_(exp.to_identifier(name, quoted=True), db=table.args.get("db"),
+                      catalog=table.args.get("catalog"))
+
+
+def create_schema(table: exp.Table) -> exp.Create | None:
+    """CREATE SCHEMA IF NOT EXISTS for the table's schema, if it names one."""
+    if not table.db:
+        return None
+    schema = exp.Table(this=table.args["db"], db=table.args.get("catalog"))
+    return exp.Create(this=schema, kind="SCHEMA", exists=True)
+
+
+def create_table(table: exp.Table, columns: ColumnDefs) -> exp.Create:
+    """CREATE TABLE IF NOT EXISTS with the given columns."""
+    defs = [exp.ColumnDef(this=exp.to_identifier(n, quoted=True), kind=t) for n, t in columns]
+    return exp.Create(this=exp.Schema(this=table.copy(), expressions=defs), kind="TABLE",
+                      exists=True)
+
+
+def add_column(table: exp.Table, name: str, kind: exp.DataType) -> exp.Alter:
+    """ALTER TABLE ... ADD COLUMN: system tables only ever gain columns."""
+    return exp.Alter(this=table.copy(), kind="TABLE", actions=[
+        exp.ColumnDef(this=exp.to_identifier(name, quoted=True), kind=kind)])
+
+
+def drop_table(table: exp.Table) -> exp.Drop:
+    return exp.Drop(tables=[table.copy()], kind="TABLE", exists=True)
+
+
+def select_source(source_sql: str | None, source_table: str | None,
+                  dialect: str | None = None) -> exp.Query:
+    """The spec's source as a query: its SQL as written, or every column of its table."""
+    if source_sql is not None:
+        query = exp.maybe_parse(source_sql, dialect=dialect)
+        if not isinstance(query, exp.Query):
+            raise ValueError("source.sql must be a single SELECT query")
+        return query
+    return exp.select("*").from_(parse_table(source_table or "", dialect))
+
+
+def eq_keys(key: Sequence[str], left: str, right: str) -> exp.Expression:
+    """left.k1 = right.k1 AND left.k2 = right.k2 ..."""
+    return exp.and_(*(col(k, left).eq(col(k, right)) for k in key))
+
+
+def pending_rows(stage: exp.Table, output: exp.Table, requests: exp.Table, batches: exp.Table,
+                 key: Sequence[str], max_attempts: int) -> exp.Select:
+    """Rendered rows still to send: the stage anti-joined with what is done, in flight or spent.
+
+    A row is pending when its (key, fingerprint) has no succeeded outcome, its key is in no
+    open batch, and its failures for this fingerprint have not reached ``max_attempts``.
+    Returns the stage's columns plus ``_attempt`` (1 for a first try).
+    """
+    failures = (
+        exp.select(*(col(k) for k in key), col("_fingerprint"),
+                   exp.Count(this=exp.Star()).as_("_failures"))
+        .from_(output.copy())
+        .where(col("_status").isin(*(exp.Literal.string(s) for s in ATTEMPT_STATUSES)))
+        .group_by(*(col(k) for k in key), col("_fingerprint"))
+    )
+    done = (
+        exp.select(exp.Literal.number(1)).from_(output.copy().as_("o"))
+        .where(eq_keys(key, "o", "s"))
+        .where(col("_fingerprint", "o").eq(col("_fingerprint", "s")))
+        .where(col("_status", "o").eq(exp.Literal.string(SUCCEEDED)))
+    )
+    in_flight = (
+        exp.select(exp.Literal.number(1)).from_(requests.copy().as_("r"))
+        .join(batches.copy().as_("b"), on=col("batch_uuid", "b").eq(col("_batch_uuid", "r")))
+        .where(eq_keys(key, "r", "s"))
+        .where(col("status", "b").isin(*(exp.Literal.string(s) for s in OPEN_STATUSES)))
+    )
+    spent = exp.Coalesce(this=col("_failures", "f"), expressions=[exp.Literal.number(0)])
+    return (
+        exp.select(exp.Column(this=exp.Star(), table=exp.to_identifier("s")),
+                   (spent + exp.Literal.number(1)).as_("_attempt"))
+        .from_(stage.copy().as_("s"))
+        .join(failures.subquery("f"), join_type="left",
+              on=exp.and_(eq_keys(key, "f", "s"),
+                          col("_fingerprint", "f").eq(col("_fingerprint", "s"))))
+        .where(exp.Not(this=exp.Exists(this=done)))
+        .where(exp.Not(this=exp.Exists(this=in_flight)))
+        .where(spent < exp.Literal.number(max_attempts))
+        .order_by(*(col(k, "s") for k in key))
+    )
+
+
+def given_up(stage: exp.Table, output: exp.Table, key: Sequence[str],
+             max_attempts: int) -> exp.Select:
+    """Count of current requests whose failures reached ``max_attempts`` without a success."""
+    failures = (
+        exp.select(exp.Count(this=exp.Star()))
+        .from_(output.copy().as_("o"))
+        .where(eq_keys(key, "o", "s"))
+        .where(col("_fingerprint", "o").eq(col("_fingerprint", "s")))
+        .where(col("_status", "o").isin(*(exp.Literal.string(s) for s in ATTEMPT_STATUSES)))
+    )
+    done = (
+        exp.select(exp.Literal.number(1)).from_(output.copy().as_("o"))
+        .where(eq_keys(key, "o", "s"))
+        .where(col("_fingerprint", "o").eq(col("_fingerprint", "s")))
+        .where(col("_status", "o").eq(exp.Literal.string(SUCCEEDED)))
+    )
+    return (
+        exp.select(exp.Count(this=exp.Star())).from_(stage.copy().as_("s"))
+        .where(failures.subquery() >= exp.Literal.number(max_attempts))
+        .where(exp.Not(this=exp.Exists(this=done)))
+    )
+
+
+def duplicate_keys(stage: exp.Table, key: Sequence[str], limit: int = 5) -> exp.Select:
+    """Keys that occur more than once (or are NULL) in the stage: a source must be keyed."""
+    null_key = exp.or_(*(col(k).is_(exp.null()) for k in key))
+    return (
+        exp.select(*(col(k) for k in key), exp.Count(this=exp.Star()).as_("n"))
+        .from_(stage.copy())
+        .group_by(*(col(k) for k in key))
+        .having(exp.or_(exp.Count(this=exp.Star()) > exp.Literal.number(1),
+                        exp.Max(this=exp.Cast(this=null_key, to=dtype("int"))).eq(1)))
+        .limit(limit)
+    )
+
+
+def insert_select(table: exp.Table, columns: Sequence[str], query: exp.Query) -> exp.Insert:
+    """INSERT INTO table (columns) <query>."""
+    idents = [exp.to_identifier(c, quoted=True) for c in columns]
+    return exp.insert(query, exp.Schema(this=table.copy(), expressions=idents))
+
+
+def delete_where(table: exp.Table, condition: exp.Expression) -> exp.Delete:
+    return exp.delete(table.copy(), where=condition)
+
+
+def update(table: exp.Table, values: dict[str, exp.Expression],
+           condition: exp.Expression) -> exp.Update:
+    return exp.update(table.copy(), {exp.to_identifier(k, quoted=True): v
+                                     for k, v in values.items()}, where=condition)
+
+
+def param() -> exp.Placeholder:
+    """A bound-parameter marker (``?`` or ``%s`` as the dialect spells it)."""
+    return exp.Placeholder()
+
+
+def current_view(view: exp.Table, output: exp.Table, key: Sequence[str],
+                 columns: Sequence[str]) -> exp.Create:
+    """One row per key: its latest succeeded outcome (what analysts and dbt models read)."""
+    rank = exp.Window(
+        this=exp.RowNumber(),
+        partition_by=[col(k) for k in key],
+        order=exp.Order(expressions=[exp.Ordered(this=col("_collected_at"), desc=True),
+                                     exp.Ordered(this=col("_custom_id"), desc=True)]),
+    )
+    latest = (
+        exp.select(*(col(c) for c in columns), rank.as_("_batchsql_rank"))
+        .from_(output.copy())
+        .where(col("_status").eq(exp.Literal.string(SUCCEEDED)))
+    )
+    body = (exp.select(*(col(c) for c in columns)).from_(latest.subquery("t"))
+            .where(col("_batchsql_rank").eq(1)))
+    return exp.Create(this=view.copy(), kind="VIEW", replace=True, expression=body)
