@@ -1,0 +1,25 @@
+"""Warehouse construction from a dbt-format target."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from batchsql.errors import ProfileError
+from batchsql.profiles import Target
+from batchsql.warehouses.base import Warehouse
+
+__all__ = ["Warehouse", "connect"]
+
+
+def connect(target: Target, *, base_dir: Path | None = None) -> Warehouse:
+    """Open the warehouse a target describes."""
+    if target.type == "duckdb":
+        from batchsql.warehouses.duckdb import DuckDBWarehouse
+
+        path = str(target.fields.get("path") or ":memory:")
+        if path != ":memory:" and base_dir is not None and not Path(path).is_absolute():
+            path = str(base_dir / path)
+        return DuckDBWarehouse(path)
+    raise ProfileError(
+        f"target '{target.name}' has type '{target.type}'; this version of batchsql supports "
+        "warehouses of type 'duckdb'")

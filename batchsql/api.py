@@ -1,0 +1,165 @@
+"""The Python API behind the CLI: run, status and validate a spec against a profile target."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlglot import exp
+
+from batchsql import sql
+from batchsql.errors import BatchsqlError
+from batchsql.profiles import Target, load_target
+from batchsql.prompts import compile_prompt
+from batchsql.providers import Provider, make_provider
+from batchsql.runner import Event, Runner, RunSummary, check_source, source_query
+from batchsql.spec import Spec, load_spec
+from batchsql.state import State, now
+from batchsql.warehouses import Warehouse, connect
+
+
+@dataclass(frozen=True)
+class Context:
+    """Where a run happens: the project folder and the profile target."""
+
+    project_dir: Path
+    target: Target
+
+    @property
+    def work_dir(self) -> Path:
+        """batchsql's local working folder (spool files, emulator state)."""
+        return self.project_dir / ".batchsql"
+
+
+def resolve(*, profiles_dir: str | Path | None = None, profile: str | None = None,
+            target: str | None = None, project_dir: str | Path | None = None) -> Context:
+    """Find the project folder and load the target, with dbt's lookup rules."""
+    folder = Path(project_dir) if project_dir else Path(os.getcwd())
+    return Context(folder, load_target(profiles_dir=profiles_dir, profile=profile, target=target,
+                                       project_dir=folder))
+
+
+@contextmanager
+def open_target(ctx: Context) -> Iterator[tuple[Warehouse, Provider]]:
+    """The warehouse and provider of a target, closed on exit."""
+    wh = connect(ctx.target, base_dir=ctx.project_dir)
+    try:
+        provider = make_provider(ctx.target.provider, base_dir=ctx.project_dir)
+        try:
+            yield wh, provider
+        finally:
+            provider.close()
+    finally:
+        wh.close()
+
+
+def run(spec_path: str | Path, *, wait: bool = True, max_wait: float | None = None,
+        on_event: Event | None = None, **where: Any) -> RunSummary:
+    """Collect finished batches, submit pending rows, and (with ``wait``) collect them too.
+
+    ``where`` takes ``profiles_dir``, ``profile``, ``target`` and ``project_dir``.
+    """
+    spec = load_spec(spec_path)
+    ctx = resolve(**where)
+    with open_target(ctx) as (wh, provider):
+        runner = Runner(spec, wh, provider, work_dir=ctx.work_dir, target_name=ctx.target.name,
+                        poll_interval=ctx.target.provider.poll_interval,
+                        **({"on_event": on_event} if on_event else {}))
+        return runner.run(wait=wait, max_wait=max_wait)
+
+
+@dataclass
+class InFlight:
+    """One batch that was submitted and not yet collected."""
+
+    provider_batch_id: str | None
+    provider_status: str | None
+    requests: int
+    age_seconds: float
+
+
+@dataclass
+class Status:
+    """Where a spec stands: outcomes so far, batches in flight, money spent."""
+
+    spec: str
+    output_table: str
+    outcomes: dict[str, int] = field(default_factory=dict)
+    keys_with_result: int = 0
+    in_flight: list[InFlight] = field(default_factory=list)
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float | None = None
+
+
+def status(spec_path: str | Path, *, refresh: bool = True, **where: Any) -> Status:
+    """Counts by outcome, batches in flight (refreshed from the provider) and cost so far."""
+    spec = load_spec(spec_path)
+    ctx = resolve(**where)
+    with open_target(ctx) as (wh, provider):
+        output = sql.parse_table(spec.output.table, wh.dialect)
+        report = Status(spec=spec.name, output_table=spec.output.table)
+        if wh.table_columns(output) is None:
+            return report
+        state = State(wh, output)
+        rows = wh.fetch(
+            exp.select(sql.col("_status"), exp.Count(this=exp.Star()),
+                       exp.Sum(this=sql.col("_input_tokens")),
+                       exp.Sum(this=sql.col("_output_tokens")), exp.Sum(this=sql.col("_cost_usd")))
+            .from_(output).group_by(sql.col("_status")))
+        report.outcomes = {r[0]: int(r[1]) for r in rows}
+        report.input_tokens = sum(int(r[2] or 0) for r in rows)
+        report.output_tokens = sum(int(r[3] or 0) for r in rows)
+        costs = [r[4] for r in rows if r[4] is not None]
+        report.cost_usd = float(sum(costs)) if costs else None
+        view = sql.sibling(output, f"{output.name}_current")
+        report.keys_with_result = int(wh.fetch(
+            exp.select(exp.Count(this=exp.Star())).from_(view))[0][0])
+        for batch in state.open_batches(spec.name):
+            provider_status = batch["provider_status"]
+            if refresh and batch["provider_batch_id"]:
+                try:
+                    provider_status = provider.retrieve(batch["provider_batch_id"]).status
+                except BatchsqlError:
+                    provider_status = f"{provider_status} (could not refresh)"
+            started = batch["submitted_at"] or batch["created_at"]
+            report.in_flight.append(InFlight(
+                batch["provider_batch_id"], provider_status, int(batch["request_count"] or 0),
+                (now() - started).total_seconds() if isinstance(started, dt.datetime) else 0.0))
+        return report
+
+
+def validate(paths: Sequence[str | Path], *, check_source: bool = True,
+             **where: Any) -> list[tuple[str, BatchsqlError | None]]:
+    """Check specs, templates and source SQL without calling the provider.
+
+    With ``check_source`` the warehouse also describes each source, so templates and keys are
+    checked against the real columns. Returns (path, error or None) per spec.
+    """
+    results: list[tuple[str, BatchsqlError | None]] = []
+    ctx = None
+    for path in paths:
+        try:
+            spec = load_spec(path)
+            compile_prompt(spec)
+            source_query(spec, None)
+            if check_source:
+                ctx = ctx or resolve(**where)
+                _check_source(spec, ctx)
+            results.append((str(path), None))
+        except BatchsqlError as e:
+            results.append((str(path), e))
+    return results
+
+
+def _check_source(spec: Spec, ctx: Context) -> None:
+    wh = connect(ctx.target, base_dir=ctx.project_dir)
+    try:
+        check_source(spec, compile_prompt(spec), wh)
+    finally:
+        wh.close()

@@ -1,0 +1,89 @@
+"""OpenAI Batch API through the official SDK (also Azure OpenAI and compatible servers)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import openai
+
+from batchsql.errors import ProviderError
+from batchsql.providers.base import BatchInfo, Provider
+
+T = TypeVar("T")
+
+# The SDK retries 408/409/429/5xx and connection errors itself, honouring Retry-After.
+SDK_RETRIES = 5
+
+
+class OpenAIProvider(Provider):
+    """Files + Batches endpoints: upload JSONL (purpose=batch), create, retrieve, download."""
+
+    name = "openai"
+    MAX_REQUESTS = 50_000
+    MAX_BYTES = 200 * 1024 * 1024
+
+    def __init__(self, *, api_key: str | None, base_url: str | None = None,
+                 client: openai.OpenAI | None = None, **client_options: Any) -> None:
+        self.client = client or openai.OpenAI(api_key=api_key, base_url=base_url,
+                                              max_retries=SDK_RETRIES, **client_options)
+
+    def submit(self, path: Path, *, endpoint: str, metadata: dict[str, str]) -> BatchInfo:
+        with open(path, "rb") as handle:
+            uploaded = _call(lambda: self.client.files.create(
+                file=(path.name, handle, "application/jsonl"), purpose="batch"))
+        batch = _call(lambda: self.client.batches.create(
+            input_file_id=uploaded.id, endpoint=endpoint,  # type: ignore[arg-type]
+            completion_window="24h", metadata=metadata))
+        return _info(batch)
+
+    def retrieve(self, batch_id: str) -> BatchInfo:
+        return _info(_call(lambda: self.client.batches.retrieve(batch_id)))
+
+    def download(self, file_id: str, dest: Path) -> Path:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        partial = dest.with_suffix(dest.suffix + ".part")
+
+        def fetch() -> None:
+            with self.client.files.with_streaming_response.content(file_id) as response, \
+                    open(partial, "wb") as out:
+                for chunk in response.iter_bytes(1 << 20):
+                    out.write(chunk)
+
+        _call(fetch)
+        partial.replace(dest)  # a file that exists is a whole file
+        return dest
+
+    def cancel(self, batch_id: str) -> BatchInfo:
+        return _info(_call(lambda: self.client.batches.cancel(batch_id)))
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def _info(batch: Any) -> BatchInfo:
+    counts = batch.request_counts
+    errors = [e.model_dump() for e in (batch.errors.data or [])] if batch.errors else []
+    return BatchInfo(
+        id=batch.id, status=batch.status, input_file_id=batch.input_file_id,
+        output_file_id=batch.output_file_id, error_file_id=batch.error_file_id,
+        total=counts.total if counts else 0, completed=counts.completed if counts else 0,
+        failed=counts.failed if counts else 0, errors=errors,
+    )
+
+
+def _call(fn: Callable[[], T]) -> T:
+    """Run an SDK call; turn its exceptions into ProviderError (transient or terminal)."""
+    try:
+        return fn()
+    except (openai.APIConnectionError, openai.RateLimitError, openai.InternalServerError) as e:
+        raise ProviderError(f"provider unavailable: {_describe(e)}", transient=True) from e
+    except openai.APIStatusError as e:
+        raise ProviderError(f"provider refused the request: {_describe(e)}") from e
+
+
+def _describe(error: openai.OpenAIError) -> str:
+    # The SDK's messages carry the HTTP status and the API's own error text, never the key.
+    status = getattr(error, "status_code", None)
+    return f"HTTP {status}: {error.message}" if status else str(error)

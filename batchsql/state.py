@@ -1,0 +1,136 @@
+"""System tables, read and written through a Warehouse.
+
+They live beside the output table, so any machine with the same warehouse can resume any run:
+
+- ``_batchsql_batches``: one row per provider batch; the intent is recorded *before* upload.
+- ``_batchsql_runs``: one row per run: who, when, what was selected, submitted, collected, spent.
+- ``_batchsql_<output>_requests``: custom_id -> key, fingerprint and attempt, per batch.
+
+Columns are only ever added, never changed or dropped, so older rows stay readable.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+import pyarrow as pa
+from sqlglot import exp
+
+from batchsql import sql
+from batchsql.warehouses.base import Warehouse
+
+BATCH_COLUMNS: list[tuple[str, str]] = [
+    ("batch_uuid", "varchar"), ("spec", "varchar"), ("output_table", "varchar"),
+    ("run_id", "varchar"), ("chunk", "int"), ("provider", "varchar"), ("endpoint", "varchar"),
+    ("model", "varchar"), ("status", "varchar"), ("provider_batch_id", "varchar"),
+    ("provider_status", "varchar"), ("input_file_id", "varchar"), ("output_file_id", "varchar"),
+    ("error_file_id", "varchar"), ("request_count", "bigint"), ("input_bytes", "bigint"),
+    ("est_input_tokens", "bigint"), ("succeeded", "bigint"), ("failed", "bigint"),
+    ("input_tokens", "bigint"), ("output_tokens", "bigint"), ("cost_usd", "double"),
+    ("error", "varchar"), ("created_at", "timestamp"), ("submitted_at", "timestamp"),
+    ("collected_at", "timestamp"),
+]
+
+RUN_COLUMNS: list[tuple[str, str]] = [
+    ("run_id", "varchar"), ("spec", "varchar"), ("spec_path", "varchar"), ("target", "varchar"),
+    ("user_name", "varchar"), ("host", "varchar"), ("status", "varchar"),
+    ("started_at", "timestamp"), ("finished_at", "timestamp"), ("selected", "bigint"),
+    ("submitted", "bigint"), ("batches_submitted", "bigint"), ("batches_collected", "bigint"),
+    ("succeeded", "bigint"), ("failed", "bigint"), ("given_up", "bigint"),
+    ("input_tokens", "bigint"), ("output_tokens", "bigint"), ("cost_usd", "double"),
+    ("realtime_cost_usd", "double"), ("error", "varchar"),
+]
+
+REQUEST_META: list[tuple[str, str]] = [
+    ("_batch_uuid", "varchar"), ("_custom_id", "varchar"), ("_fingerprint", "varchar"),
+    ("_attempt", "int"), ("_created_at", "timestamp"),
+]
+
+
+def now() -> dt.datetime:
+    """Naive UTC: every timestamp batchsql stores is UTC."""
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+def ensure_table(wh: Warehouse, table: exp.Table,
+                 columns: Sequence[tuple[str, exp.DataType]]) -> None:
+    """Create a table, or add the columns an older batchsql did not know about."""
+    existing = wh.table_columns(table)
+    if existing is None:
+        wh.execute(sql.create_table(table, columns))
+        return
+    have = {c.lower() for c in existing}
+    for name, kind in columns:
+        if name.lower() not in have:
+            wh.execute(sql.add_column(table, name, kind))
+
+
+def insert_row(wh: Warehouse, table: exp.Table, row: dict[str, Any]) -> None:
+    """Insert one row, every value a bound parameter."""
+    values = exp.Values(expressions=[exp.Tuple(expressions=[sql.param() for _ in row])])
+    wh.execute(sql.insert_select(table, list(row), values), list(row.values()))
+
+
+def update_row(wh: Warehouse, table: exp.Table, key: str, key_value: Any,
+               values: dict[str, Any]) -> None:
+    """UPDATE one row by its id column, every value a bound parameter."""
+    statement = sql.update(table, {k: sql.param() for k in values},
+                           sql.col(key).eq(sql.param()))
+    wh.execute(statement, [*values.values(), key_value])
+
+
+class State:
+    """The system tables of one output table's schema."""
+
+    def __init__(self, wh: Warehouse, output: exp.Table) -> None:
+        self.wh = wh
+        self.output = output
+        self.batches = sql.sibling(output, "_batchsql_batches")
+        self.runs = sql.sibling(output, "_batchsql_runs")
+        self.requests = sql.sibling(output, f"_batchsql_{output.name}_requests")
+
+    def ensure(self, key_columns: Sequence[tuple[str, exp.DataType]]) -> None:
+        """Create the schema and system tables (idempotent)."""
+        schema = sql.create_schema(self.output)
+        if schema is not None:
+            self.wh.execute(schema)
+        d = self.wh.dialect
+        ensure_table(self.wh, self.batches, [(n, sql.dtype(t, d)) for n, t in BATCH_COLUMNS])
+        ensure_table(self.wh, self.runs, [(n, sql.dtype(t, d)) for n, t in RUN_COLUMNS])
+        ensure_table(self.wh, self.requests,
+                     [*key_columns, *((n, sql.dtype(t, d)) for n, t in REQUEST_META)])
+
+    def record_intent(self, batch: dict[str, Any], requests: pa.Table) -> None:
+        """Write a batch's intent and its request map together, before any upload."""
+        with self.wh.transaction():
+            insert_row(self.wh, self.batches, {**batch, "status": sql.INTENT,
+                                               "created_at": now()})
+            self.wh.insert_arrow(self.requests, requests)
+
+    def update_batch(self, batch_uuid: str, **values: Any) -> None:
+        update_row(self.wh, self.batches, "batch_uuid", batch_uuid, values)
+
+    def open_batches(self, spec: str) -> list[dict[str, Any]]:
+        """Batches of a spec that were submitted (or intended) and not yet collected."""
+        return self._batches(spec, sql.col("status").isin(
+            *(exp.Literal.string(s) for s in sql.OPEN_STATUSES)))
+
+    def all_batches(self, spec: str) -> list[dict[str, Any]]:
+        return self._batches(spec, None)
+
+    def _batches(self, spec: str, condition: exp.Expression | None) -> list[dict[str, Any]]:
+        names = [n for n, _ in BATCH_COLUMNS]
+        query = (exp.select(*(sql.col(n) for n in names)).from_(self.batches.copy())
+                 .where(sql.col("spec").eq(sql.param()))
+                 .order_by(sql.col("created_at"), sql.col("chunk")))
+        if condition is not None:
+            query = query.where(condition)
+        return [dict(zip(names, row, strict=True)) for row in self.wh.fetch(query, [spec])]
+
+    def start_run(self, run: dict[str, Any]) -> None:
+        insert_row(self.wh, self.runs, {**run, "status": "running", "started_at": now()})
+
+    def finish_run(self, run_id: str, **values: Any) -> None:
+        update_row(self.wh, self.runs, "run_id", run_id, {**values, "finished_at": now()})

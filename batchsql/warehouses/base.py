@@ -1,0 +1,69 @@
+"""The small interface batchsql needs from a warehouse.
+
+Statements arrive as sqlglot trees and are rendered in the warehouse's dialect here, at the edge;
+data values travel as bound parameters or Arrow, never inside SQL text.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
+from typing import Any
+
+import pyarrow as pa
+from sqlglot import exp
+
+Statement = exp.Expression | str
+
+
+class Warehouse(ABC):
+    """A connection to one warehouse; one instance per run."""
+
+    #: sqlglot dialect name used to render every statement.
+    dialect: str = ""
+
+    def render(self, statement: Statement) -> str:
+        """SQL text of a statement in this warehouse's dialect."""
+        if isinstance(statement, str):
+            return statement
+        return statement.sql(dialect=self.dialect)
+
+    @abstractmethod
+    def execute(self, statement: Statement, params: Sequence[Any] = ()) -> None:
+        """Run a statement that returns nothing of interest."""
+
+    @abstractmethod
+    def fetch(self, statement: Statement, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Run a query with a small result and return its rows."""
+
+    @abstractmethod
+    def stream(self, statement: Statement, params: Sequence[Any] = (),
+               batch_size: int = 10_000) -> Iterator[pa.RecordBatch]:
+        """Run a query and yield its result as Arrow record batches, never all at once."""
+
+    @abstractmethod
+    def describe(self, statement: Statement) -> list[tuple[str, str]]:
+        """(column name, type in this dialect) of a query's result, without running it."""
+
+    @abstractmethod
+    def insert_arrow(self, table: exp.Table, data: pa.Table | pa.RecordBatch) -> int:
+        """Bulk-append Arrow data to an existing table, columns matched by name."""
+
+    @abstractmethod
+    def table_columns(self, table: exp.Table) -> list[str] | None:
+        """Column names of a table, or None when it does not exist."""
+
+    @abstractmethod
+    def transaction(self) -> AbstractContextManager[None]:
+        """Context in which statements commit together or not at all."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release the connection."""
+
+    def __enter__(self) -> Warehouse:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,104 @@
+"""DuckDB: the embedded default warehouse."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+from sqlglot import exp
+
+from batchsql.errors import WarehouseError
+from batchsql.warehouses.base import Statement, Warehouse
+
+
+class DuckDBWarehouse(Warehouse):
+    """A DuckDB database file (or ``:memory:``), or a connection someone else opened (dbt)."""
+
+    dialect = "duckdb"
+
+    def __init__(self, path: str | Path = ":memory:", *,
+                 connection: duckdb.DuckDBPyConnection | None = None) -> None:
+        self.path = str(path)
+        self._owned = connection is None
+        try:
+            self._con = connection if connection is not None else duckdb.connect(self.path)
+        except duckdb.Error as e:
+            raise WarehouseError(f"cannot open DuckDB database {self.path!r}: {e}") from e
+
+    def execute(self, statement: Statement, params: Sequence[Any] = ()) -> None:
+        self._run(self._con, statement, params)
+
+    def fetch(self, statement: Statement, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return self._run(self._con, statement, params).fetchall()
+
+    def stream(self, statement: Statement, params: Sequence[Any] = (),
+               batch_size: int = 10_000) -> Iterator[pa.RecordBatch]:
+        # A cursor is its own connection to the same database, so the caller may keep writing on
+        # the main connection while this result is still being read.
+        cursor = self._con.cursor()
+        try:
+            relation = self._guard(lambda: cursor.sql(self.render(statement), params=list(params)))
+            yield from self._guard(lambda: relation.to_arrow_reader(batch_size))
+        finally:
+            cursor.close()
+
+    def describe(self, statement: Statement) -> list[tuple[str, str]]:
+        relation = self._guard(lambda: self._con.sql(self.render(statement)))
+        pairs = zip(relation.columns, relation.types, strict=True)
+        return [(name, str(kind)) for name, kind in pairs]
+
+    def insert_arrow(self, table: exp.Table, data: pa.Table | pa.RecordBatch) -> int:
+        if data.num_rows == 0:
+            return 0
+        view = f"_batchsql_in_{uuid.uuid4().hex}"
+        columns = [exp.to_identifier(name, quoted=True) for name in data.schema.names]
+        insert = exp.insert(
+            exp.select(*columns).from_(exp.to_identifier(view, quoted=True)),
+            exp.Schema(this=table, expressions=columns),
+        )
+        self._con.register(view, data)
+        try:
+            self.execute(insert)
+        finally:
+            self._con.unregister(view)
+        return data.num_rows
+
+    def table_columns(self, table: exp.Table) -> list[str] | None:
+        query = (
+            "select column_name from information_schema.columns "
+            "where table_name = ? and table_schema = coalesce(?, current_schema()) "
+            "and table_catalog = coalesce(?, current_database()) order by ordinal_position"
+        )
+        rows = self.fetch(query, [table.name, table.db or None, table.catalog or None])
+        return [r[0] for r in rows] or None
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        self._con.begin()
+        try:
+            yield
+        except BaseException:
+            self._con.rollback()
+            raise
+        self._con.commit()
+
+    def close(self) -> None:
+        if self._owned:
+            self._con.close()
+
+    def _run(self, con: duckdb.DuckDBPyConnection, statement: Statement,
+             params: Sequence[Any]) -> duckdb.DuckDBPyConnection:
+        sql = self.render(statement)
+        return self._guard(lambda: con.execute(sql, list(params)))
+
+    @staticmethod
+    def _guard(call: Any) -> Any:
+        try:
+            return call()
+        except duckdb.Error as e:
+            raise WarehouseError(str(e).strip()) from e
