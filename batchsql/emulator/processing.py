@@ -1,0 +1,244 @@
+"""Doing a batch's work when it falls due: validating it, answering its lines, writing files.
+
+Nothing runs in the background: the status is computed from the clock (``timeline.py``), and the
+work behind it is done, once and under a per-batch lock (threads and processes), the first time
+someone reads the batch past the moment that work would have finished.
+
+Input is read line by line; output lines are spooled to disk with their offsets and then copied
+into the final file in a deterministic shuffled order, so memory stays bounded by the number of
+lines, not the size of the file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import random
+from array import array
+from pathlib import Path
+from typing import Any
+
+from . import answers
+from .faults import Faults
+from .store import Store
+from .timeline import (
+    CANCELLED,
+    COMPLETED,
+    DAY,
+    EXPIRED,
+    TERMINAL,
+    Timeline,
+    cancelled_while_validating,
+    needs_work,
+    status_of,
+    usage_dict,
+)
+from .validation import validate_input
+
+SUPPORTED_ENDPOINTS = ("/v1/chat/completions", "/v1/embeddings")
+IN_MEMORY_SHUFFLE_BYTES = 64 * 1024 * 1024
+
+_OK_LINE = ('{"id": "%s", "custom_id": %s, "response": {"status_code": 200, "request_id": "%s", '
+            '"body": %s}, "error": null}')
+_quote = json.encoder.encode_basestring_ascii  # type: ignore[attr-defined]
+_EXPIRED_MESSAGE = "This request could not be executed before the completion window expired."
+_CANCELLED_MESSAGE = "This request could not be executed because the batch was cancelled."
+
+
+def refresh(store: Store, rec: dict[str, Any], now: float) -> dict[str, Any]:
+    """Bring the record up to ``now``: validate and/or answer it if that is due. Idempotent."""
+    if not needs_work(rec, now):
+        return rec
+    with store.locked(f"batch-{rec['id']}"):
+        # Another thread or process may have done it while we waited for the lock.
+        rec = store.load_batch(rec["id"]) or rec
+        if not needs_work(rec, now):
+            return rec
+        tl = Timeline(rec)
+        if rec.get("validation") is None and not cancelled_while_validating(tl):
+            rec["validation"] = validate_input(store.batch_input_path(rec["id"]),
+                                               rec["endpoint"], Faults(**rec["faults"]))
+            store.save_batch(rec)
+            tl = Timeline(rec)
+        status = status_of(rec, now)
+        if rec.get("result") is None and rec.get("validation") is None and status == CANCELLED:
+            # Cancelled before validation ended: nothing ran, there are no files.
+            rec["result"] = {"output_file_id": None, "error_file_id": None, "completed": 0,
+                             "failed": 0, "usage": usage_dict(0, 0)}
+            store.save_batch(rec)
+        elif rec.get("result") is None and status in (COMPLETED, EXPIRED, CANCELLED):
+            if status == COMPLETED:
+                k, finished, reason = tl.total, tl.done, None
+            elif status == EXPIRED:
+                k, finished, reason = tl.expire_at_line or 0, tl.done, "expired"
+            else:
+                k, finished = rec.get("cancel_processed") or 0, tl.cancelled or now
+                reason = "cancelled"
+            rec["result"] = execute(store, rec, k, reason, finished)
+            store.save_batch(rec)
+        return rec
+
+
+def cancel(store: Store, rec: dict[str, Any], now: float) -> dict[str, Any] | str:
+    """Ask for a cancel at ``now``. Returns the updated record, or the status that forbids it."""
+    rec = refresh(store, rec, now)
+    with store.locked(f"batch-{rec['id']}"):
+        rec = store.load_batch(rec["id"]) or rec
+        if rec.get("cancel_at") is not None:
+            return rec  # cancelling twice is harmless, like the real API
+        status = status_of(rec, now)
+        if status in TERMINAL:
+            return status
+        rec["cancel_at"] = now
+        # Lines already answered stay answered; the rest will never run.
+        rec["cancel_processed"] = Timeline(rec).processed(now)
+        store.save_batch(rec)
+        return rec
+
+
+# -- answering the lines --------------------------------------------------------------------------
+
+class _Spool:
+    """Output lines in processing order, on disk, with their offsets for the shuffle."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.f = open(path, "wb", buffering=1024 * 1024)  # noqa: SIM115 - closed in finish()
+        self.offsets = array("q", [0])
+
+    def write(self, line: str) -> None:
+        data = line.encode("utf-8") + b"\n"
+        self.f.write(data)
+        self.offsets.append(self.offsets[-1] + len(data))
+
+    @property
+    def count(self) -> int:
+        return len(self.offsets) - 1
+
+    def finish(self, seed: str, shuffle: bool) -> Path | None:
+        """Close; rewrite in a deterministic shuffled order. None when no line was written."""
+        self.f.close()
+        n = self.count
+        if n == 0:
+            self.path.unlink()
+            return None
+        if not shuffle or n < 2:
+            return self.path
+        order = list(range(n))
+        random.Random(seed).shuffle(order)
+        if order == sorted(order):
+            order = order[1:] + order[:1]  # never hand back input order
+        offs = self.offsets
+        dest = self.path.with_suffix(".shuffled")
+        with open(dest, "wb", buffering=1024 * 1024) as out:
+            if offs[-1] <= IN_MEMORY_SHUFFLE_BYTES:
+                view = memoryview(self.path.read_bytes())
+                for i in order:
+                    out.write(view[offs[i]:offs[i + 1]])
+            else:
+                with open(self.path, "rb") as src:
+                    for i in order:
+                        src.seek(offs[i])
+                        out.write(src.read(offs[i + 1] - offs[i]))
+        self.path.unlink()
+        return dest
+
+
+def _failure_body(status: int) -> dict[str, Any]:
+    if status == 429:
+        err = {"message": "[batchsql emulator] Rate limit reached (injected fault).",
+               "type": "requests", "param": None, "code": "rate_limit_exceeded"}
+    elif status >= 500:
+        err = {"message": "The server had an error while processing your request. Sorry about "
+               "that! [batchsql emulator: injected fault]", "type": "server_error",
+               "param": None, "code": "server_error"}
+    else:
+        err = {"message": "[batchsql emulator] This request was rejected (injected fault).",
+               "type": "invalid_request_error", "param": None, "code": "invalid_request"}
+    return {"error": err}
+
+
+def execute(store: Store, rec: dict[str, Any], k: int, reason: str | None,
+            finished: float) -> dict[str, Any]:
+    """Answer the first ``k`` lines (faults applied); the rest never run. Writes both files."""
+    faults = Faults(**rec["faults"])
+    batch_id, endpoint = rec["id"], rec["endpoint"]
+    created = int(finished)
+    out = _Spool(store.tmp_path(".out"))
+    err = _Spool(store.tmp_path(".err"))
+    not_run = {"code": "batch_expired" if reason == "expired" else "batch_cancelled",
+               "message": _EXPIRED_MESSAGE if reason == "expired" else _CANCELLED_MESSAGE}
+    check_body = faults.fail_match is not None or faults.fail_rate > 0
+    rate_cut = int(faults.fail_rate * 2**64)
+    counts_path = store.fail_counts_path()
+    in_tokens = out_tokens = 0
+    hold = store.locked("fail_counts") if faults.fail_times is not None else (
+        contextlib.nullcontext())
+    with hold:
+        counts: dict[str, int] = (store.read_json(counts_path, {})
+                                  if faults.fail_times is not None else {})
+        counts_changed = False
+        with open(store.batch_input_path(batch_id), "rb") as f:
+            index = 0
+            for raw in f:
+                if not raw.strip():
+                    continue
+                i, index = index, index + 1
+                req = json.loads(raw.decode("utf-8"))
+                cid, body = req["custom_id"], req["body"]
+                h = hashlib.blake2b(f"{batch_id}:{i}".encode(), digest_size=32).hexdigest()
+                line_id, request_id = f"batch_req_{h[:32]}", f"req_{h[32:]}"
+                if i >= k:
+                    err.write(json.dumps({"id": line_id, "custom_id": cid, "response": None,
+                                          "error": not_run}))
+                    continue
+                if check_body:
+                    text = json.dumps(body, ensure_ascii=False)
+                    fail = (faults.fail_match is not None and faults.fail_match in text) or (
+                        rate_cut > 0 and int.from_bytes(hashlib.sha256(
+                            f"{cid}\n{text}".encode("utf-8", "surrogatepass")).digest()[:8],
+                            "big") < rate_cut)
+                    if fail and faults.fail_times is not None:
+                        key = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+                        seen = counts.get(key[:32], 0)
+                        if seen < faults.fail_times:
+                            counts[key[:32]] = seen + 1
+                            counts_changed = True
+                        else:
+                            fail = False
+                    if fail:
+                        err.write(json.dumps({"id": line_id, "custom_id": cid, "response": {
+                            "status_code": faults.fail_status, "request_id": request_id,
+                            "body": _failure_body(faults.fail_status)}, "error": None}))
+                        continue
+                try:
+                    if endpoint == "/v1/embeddings":
+                        answer, pt = answers.embeddings(body)
+                        answer_json, ct = json.dumps(answer), 0
+                    else:
+                        answer_json, pt, ct = answers.chat_completion_json(
+                            body, completion_id=f"chatcmpl-emu{h[:24]}", created=created)
+                except answers.RequestError as e:
+                    err.write(json.dumps({"id": line_id, "custom_id": cid, "response": {
+                        "status_code": 400, "request_id": request_id, "body": {"error": {
+                            "message": e.message, "type": "invalid_request_error",
+                            "param": e.param, "code": e.code}}}, "error": None}))
+                    continue
+                in_tokens += pt
+                out_tokens += ct
+                # Same text as json.dumps of the line object, without re-encoding the answer.
+                out.write(_OK_LINE % (line_id, _quote(cid), request_id, answer_json))
+        if counts_changed:
+            store.write_json(counts_path, counts)
+    files = {}
+    for kind, spool in (("output", out), ("error", err)):
+        path = spool.finish(f"{batch_id}:{kind}", faults.shuffle)
+        files[kind] = None if path is None else store.add_file(
+            path, filename=f"{batch_id}_{kind}.jsonl", purpose="batch_output",
+            created_at=created, expires_at=created + 30 * DAY)["id"]
+    return {
+        "output_file_id": files["output"], "error_file_id": files["error"],
+        "completed": out.count, "failed": err.count,
+        "usage": usage_dict(in_tokens, out_tokens),
+    }

@@ -1,0 +1,74 @@
+"""``python -m batchsql.emulator serve``: a real process, its flags, and restarts keeping faults."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import openai
+from click.testing import CliRunner
+
+from batchsql.emulator.cli import emulator
+
+
+def _serve(state: Path, *flags: str) -> tuple[subprocess.Popen[str], str]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "batchsql.emulator", "serve", "--port", "0",
+         "--state-dir", str(state), *flags],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    assert proc.stdout is not None
+    base_url = proc.stdout.readline().strip()
+    assert base_url.startswith("http://127.0.0.1:") and base_url.endswith("/v1"), (
+        base_url, proc.stderr.read() if proc.poll() is not None and proc.stderr else "")
+    return proc, base_url
+
+
+def _stop(proc: subprocess.Popen[str]) -> None:
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=10) == 0
+
+
+def _get(base_url: str, path: str) -> Any:
+    with urllib.request.urlopen(base_url.removesuffix("/v1") + path, timeout=10) as resp:
+        return json.loads(resp.read())
+
+
+def test_serve_with_flags_then_restart_keeps_faults(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    proc, base_url = _serve(state, "--processing-seconds", "30", "--fail-rate", "0.5",
+                            "--no-shuffle", "--fail-validation")
+    try:
+        faults = _get(base_url, "/_emulator/faults")
+        assert faults["processing_seconds"] == 30 and faults["fail_rate"] == 0.5
+        assert faults["shuffle"] is False and faults["fail_validation"] is True
+        client = openai.OpenAI(base_url=base_url, api_key="x", max_retries=0)
+        f = client.files.create(file=("in.jsonl", b'{"custom_id": "a"}\n'), purpose="batch")
+        batch = client.batches.create(input_file_id=f.id, endpoint="/v1/chat/completions",
+                                      completion_window="24h")
+        assert batch.status == "validating"
+    finally:
+        _stop(proc)
+
+    proc, base_url = _serve(state)  # no fault flags: the folder's faults stay
+    try:
+        assert _get(base_url, "/_emulator/faults")["processing_seconds"] == 30
+        client = openai.OpenAI(base_url=base_url, api_key="x", max_retries=0)
+        assert client.batches.retrieve(batch.id).id == batch.id
+    finally:
+        _stop(proc)
+
+
+def test_help_lists_every_knob() -> None:
+    result = CliRunner().invoke(emulator, ["serve", "--help"])
+    assert result.exit_code == 0
+    for flag in ("--host", "--port", "--state-dir", "--processing-seconds", "--fail-match",
+                 "--fail-rate", "--fail-status", "--fail-times", "--fail-validation",
+                 "--invalid-match", "--expire-after-lines", "--no-shuffle"):
+        assert flag in result.output
