@@ -1,0 +1,5 @@
+"""`python -m batchsql` is the `batchsql` command."""
+
+from batchsql.cli import main
+
+main()
