@@ -107,11 +107,7 @@ def status(spec_path: str | Path, *, refresh: bool = True, **where: Any) -> Stat
         if wh.table_columns(output) is None:
             return report
         state = State(wh, output)
-        rows = wh.fetch(
-            exp.select(sql.col("_status"), exp.Count(this=exp.Star()),
-                       exp.Sum(this=sql.col("_input_tokens")),
-                       exp.Sum(this=sql.col("_output_tokens")), exp.Sum(this=sql.col("_cost_usd")))
-            .from_(output).group_by(sql.col("_status")))
+        rows = wh.fetch(sql.outcome_figures(output))
         report.outcomes = {r[0]: int(r[1]) for r in rows}
         report.input_tokens = sum(int(r[2] or 0) for r in rows)
         report.output_tokens = sum(int(r[3] or 0) for r in rows)

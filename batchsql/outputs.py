@@ -8,7 +8,8 @@ import pyarrow as pa
 from sqlglot import exp
 
 from batchsql import sql
-from batchsql.reconcile import ANSWER_COLUMN
+from batchsql.pricing import Price
+from batchsql.reconcile import ANSWER_COLUMN, Outcome
 from batchsql.spec import Spec
 
 #: Bookkeeping columns of every output table, in order.
@@ -30,8 +31,6 @@ OUTCOME_META: list[tuple[str, str]] = [
 _SQL_TYPES = {"string": "varchar", "integer": "bigint", "number": "double", "boolean": "boolean"}
 _ARROW_TYPES = {"string": pa.string(), "integer": pa.int64(), "number": pa.float64(),
                 "boolean": pa.bool_()}
-_ARROW_SQL = {"varchar": pa.string(), "bigint": pa.int64(), "int": pa.int32(),
-              "double": pa.float64(), "timestamp": pa.timestamp("us")}
 
 
 def value_columns(spec: Spec) -> list[tuple[str, str]]:
@@ -47,13 +46,35 @@ def value_arrow_schema(spec: Spec) -> list[tuple[str, pa.DataType]]:
     return [(name, _ARROW_TYPES[c.type]) for name, c in spec.output.columns.items()]
 
 
-def arrow_type(sql_type: str) -> pa.DataType:
-    """Arrow type of one of batchsql's own bookkeeping column types."""
-    return _ARROW_SQL[sql_type]
-
-
 def output_columns(spec: Spec, keys: Sequence[tuple[str, exp.DataType]],
                    dialect: str) -> list[tuple[str, exp.DataType]]:
     """Every column of the output table, in order."""
     return [*keys, *((n, sql.dtype(t, dialect)) for n, t in value_columns(spec)),
             *((n, sql.dtype(t, dialect)) for n, t in META_COLUMNS)]
+
+
+def outcome_columns(spec: Spec, dialect: str) -> list[tuple[str, exp.DataType]]:
+    """Columns of the collect stage: answer columns plus what a result line tells."""
+    return [*((n, sql.dtype(t, dialect)) for n, t in value_columns(spec)),
+            *((n, sql.dtype(t, dialect)) for n, t in OUTCOME_META)]
+
+
+def outcome_table(spec: Spec, outcomes: Sequence[Outcome], price: Price | None) -> pa.Table:
+    """Parsed result lines as an Arrow table shaped like the collect stage."""
+    columns: dict[str, pa.Array] = {
+        name: pa.array([o.values.get(name) for o in outcomes], kind)
+        for name, kind in value_arrow_schema(spec)
+    }
+    costs = [price.cost(o.input_tokens, o.output_tokens or 0)
+             if price is not None and o.input_tokens is not None else None for o in outcomes]
+    columns.update({
+        "_custom_id": pa.array([o.custom_id for o in outcomes], pa.string()),
+        "_status": pa.array([o.status for o in outcomes], pa.string()),
+        "_error": pa.array([o.error for o in outcomes], pa.string()),
+        "_model": pa.array([o.model for o in outcomes], pa.string()),
+        "_input_tokens": pa.array([o.input_tokens for o in outcomes], pa.int64()),
+        "_output_tokens": pa.array([o.output_tokens for o in outcomes], pa.int64()),
+        "_cost_usd": pa.array(costs, pa.float64()),
+        "_raw": pa.array([o.raw for o in outcomes], pa.string()),
+    })
+    return pa.table(columns)

@@ -33,10 +33,10 @@ from batchsql.reconcile import (
     EXPIRED,
     FAILED,
     MISSING,
-    Outcome,
     parse_line,
 )
 from batchsql.spec import Spec, line_of, output_schema
+from batchsql.spool import ChunkWriter
 from batchsql.state import State, ensure_table, now
 from batchsql.warehouses.base import Warehouse
 
@@ -214,10 +214,13 @@ class Runner:
         self.emit("selected", {"rows": summary.selected})
         if not summary.selected:
             return
-        chunker = _ChunkWriter(self, summary)
+        writer = ChunkWriter(
+            self.provider.limits(), self.spool, self.url, self.key,
+            on_chunk=lambda *chunk: self.submit_chunk(summary, *chunk),
+            on_not_sent=lambda rows: self.write_not_sent(summary, rows))
         for batch in self.wh.stream(pending, batch_size=ROWS_PER_SLICE):
-            chunker.add(batch)
-        chunker.finish()
+            writer.add(batch)
+        writer.finish()
 
     def submit_chunk(self, summary: RunSummary, batch_uuid: str, path: Path,
                      requests: pa.Table, size: int, est_tokens: int) -> None:
@@ -305,26 +308,37 @@ class Runner:
                  for name, fid in (("output", info.output_file_id), ("errors", info.error_file_id))
                  if fid]
         self.wh.execute(sql.drop_table(self.collect_stage))
-        self.wh.execute(sql.create_table(self.collect_stage, self._collect_columns()))
+        self.wh.execute(sql.create_table(self.collect_stage,
+                                         outputs.outcome_columns(self.spec, self.wh.dialect)))
         for lines in _slices(files):
             outcomes = [parse_line(line, self.spec.output.columns) for line in lines]
-            self.wh.insert_arrow(self.collect_stage, self._outcome_table(outcomes))
+            self.wh.insert_arrow(self.collect_stage,
+                                 outputs.outcome_table(self.spec, outcomes, self.price))
         missing_status, missing_error = _missing_reason(info)
         stamp = now()
         with self.wh.transaction():
             # Delete-then-insert inside one transaction: collecting a batch twice adds nothing.
             self.wh.execute(sql.delete_where(self.output, sql.col("_batch_id").eq(sql.param())),
                             [info.id])
-            self._insert_outcomes(batch, info, stamp, summary.run_id)
-            self._insert_missing(batch, info, stamp, summary.run_id, missing_status,
-                                 missing_error)
+            values = [n for n, _ in outputs.value_columns(self.spec)]
+            self.wh.execute(
+                sql.insert_outcomes(self.output, self.collect_stage, self.state.requests,
+                                    self.key, values),
+                [info.id, self.spec.model, summary.run_id, batch["submitted_at"], stamp,
+                 batch["batch_uuid"]])
+            self.wh.execute(
+                sql.insert_missing(self.output, self.collect_stage, self.state.requests,
+                                   self.key),
+                [missing_status, missing_error, info.id, self.spec.model, summary.run_id,
+                 batch["submitted_at"], stamp, batch["batch_uuid"]])
             figures = self._batch_figures(info.id)
             self.state.update_batch(batch["batch_uuid"], status=sql.COLLECTED,
                                     provider_status=info.status,
                                     output_file_id=info.output_file_id,
                                     error_file_id=info.error_file_id, collected_at=stamp,
                                     **figures["batch"])
-        unknown = self._unknown_lines(batch["batch_uuid"])
+        unknown = int(self.wh.fetch(sql.unknown_lines(self.collect_stage, self.state.requests),
+                                    [batch["batch_uuid"]])[0][0])
         for path in files:
             path.unlink(missing_ok=True)
         if folder.exists() and not any(folder.iterdir()):
@@ -338,107 +352,16 @@ class Runner:
         self.emit("collected", {"batch": info.id, "status": info.status,
                                 "outcomes": figures["by_status"], "unknown": unknown})
 
-    def _collect_columns(self) -> list[tuple[str, exp.DataType]]:
-        d = self.wh.dialect
-        return [*((n, sql.dtype(t, d)) for n, t in outputs.value_columns(self.spec)),
-                *((n, sql.dtype(t, d)) for n, t in outputs.OUTCOME_META)]
-
-    def _outcome_table(self, outcomes: list[Outcome]) -> pa.Table:
-        columns: dict[str, pa.Array] = {}
-        for name, kind in outputs.value_arrow_schema(self.spec):
-            columns[name] = pa.array([o.values.get(name) for o in outcomes], kind)
-        costs = [self.price.cost(o.input_tokens or 0, o.output_tokens or 0)
-                 if self.price and o.input_tokens is not None else None for o in outcomes]
-        columns.update({
-            "_custom_id": pa.array([o.custom_id for o in outcomes], pa.string()),
-            "_status": pa.array([o.status for o in outcomes], pa.string()),
-            "_error": pa.array([o.error for o in outcomes], pa.string()),
-            "_model": pa.array([o.model for o in outcomes], pa.string()),
-            "_input_tokens": pa.array([o.input_tokens for o in outcomes], pa.int64()),
-            "_output_tokens": pa.array([o.output_tokens for o in outcomes], pa.int64()),
-            "_cost_usd": pa.array(costs, pa.float64()),
-            "_raw": pa.array([o.raw for o in outcomes], pa.string()),
-        })
-        return pa.table(columns)
-
-    def _insert_outcomes(self, batch: dict[str, Any], info: BatchInfo, stamp: Any,
-                         run_id: str) -> None:
-        values = [n for n, _ in outputs.value_columns(self.spec)]
-        # One line per custom_id even if a provider repeated one: prefer a success.
-        rank = exp.Window(
-            this=exp.RowNumber(), partition_by=[sql.col("_custom_id")],
-            order=exp.Order(expressions=[exp.Ordered(this=exp.Case(ifs=[exp.If(
-                this=sql.col("_status").eq(exp.Literal.string("succeeded")),
-                true=exp.Literal.number(0))], default=exp.Literal.number(1)))]))
-        ranked = exp.select("*", rank.as_("_rank")).from_(self.collect_stage.copy())
-        query = (
-            exp.select(
-                *(sql.col(k, "r") for k in self.key), *(sql.col(v, "c") for v in values),
-                sql.col("_status", "c"), sql.col("_error", "c"), sql.col("_attempt", "r"),
-                sql.col("_fingerprint", "r"), sql.param(), sql.col("_custom_id", "r"),
-                exp.Coalesce(this=sql.col("_model", "c"), expressions=[sql.param()]),
-                sql.col("_input_tokens", "c"), sql.col("_output_tokens", "c"),
-                sql.col("_cost_usd", "c"), sql.col("_raw", "c"), sql.param(), sql.param(),
-                sql.param())
-            .from_(ranked.subquery("c"))
-            .join(self.state.requests.copy().as_("r"),
-                  on=sql.col("_custom_id", "r").eq(sql.col("_custom_id", "c")))
-            .where(sql.col("_batch_uuid", "r").eq(sql.param()))
-            .where(sql.col("_rank", "c").eq(1))
-        )
-        columns = [*self.key, *values, "_status", "_error", "_attempt", "_fingerprint",
-                   "_batch_id", "_custom_id", "_model", "_input_tokens", "_output_tokens",
-                   "_cost_usd", "_raw", "_run_id", "_submitted_at", "_collected_at"]
-        self.wh.execute(sql.insert_select(self.output, columns, query),
-                        [info.id, self.spec.model, run_id, batch["submitted_at"], stamp,
-                         batch["batch_uuid"]])
-
-    def _insert_missing(self, batch: dict[str, Any], info: BatchInfo, stamp: Any, run_id: str,
-                        status: str, error: str) -> None:
-        """Requests the provider returned no line for: an outcome each, never a silent gap."""
-        seen = (exp.select(exp.Literal.number(1)).from_(self.collect_stage.copy().as_("c"))
-                .where(sql.col("_custom_id", "c").eq(sql.col("_custom_id", "r"))))
-        query = (
-            exp.select(*(sql.col(k, "r") for k in self.key), sql.param(), sql.param(),
-                       sql.col("_attempt", "r"), sql.col("_fingerprint", "r"), sql.param(),
-                       sql.col("_custom_id", "r"), sql.param(), sql.param(), sql.param(),
-                       sql.param())
-            .from_(self.state.requests.copy().as_("r"))
-            .where(sql.col("_batch_uuid", "r").eq(sql.param()))
-            .where(exp.Not(this=exp.Exists(this=seen)))
-        )
-        columns = [*self.key, "_status", "_error", "_attempt", "_fingerprint", "_batch_id",
-                   "_custom_id", "_model", "_run_id", "_submitted_at", "_collected_at"]
-        self.wh.execute(sql.insert_select(self.output, columns, query),
-                        [status, error, info.id, self.spec.model, run_id,
-                         batch["submitted_at"], stamp, batch["batch_uuid"]])
-
     def _batch_figures(self, provider_batch_id: str) -> dict[str, Any]:
-        query = (exp.select(sql.col("_status"), exp.Count(this=exp.Star()),
-                            exp.Sum(this=sql.col("_input_tokens")),
-                            exp.Sum(this=sql.col("_output_tokens")),
-                            exp.Sum(this=sql.col("_cost_usd")))
-                 .from_(self.output.copy()).where(sql.col("_batch_id").eq(sql.param()))
-                 .group_by(sql.col("_status")))
-        rows = self.wh.fetch(query, [provider_batch_id])
+        rows = self.wh.fetch(sql.outcome_figures(self.output, one_batch=True), [provider_batch_id])
         by_status = {r[0]: int(r[1]) for r in rows}
         input_tokens = sum(int(r[2] or 0) for r in rows)
         output_tokens = sum(int(r[3] or 0) for r in rows)
-        cost = (self.price.cost(input_tokens, output_tokens) if self.price else None)
+        cost = self.price.cost(input_tokens, output_tokens) if self.price else None
         return {"by_status": by_status, "batch": {
             "succeeded": by_status.get("succeeded", 0),
             "failed": sum(n for s, n in by_status.items() if s != "succeeded"),
             "input_tokens": input_tokens, "output_tokens": output_tokens, "cost_usd": cost}}
-
-    def _unknown_lines(self, batch_uuid: str) -> int:
-        """Result lines whose custom_id this batch never sent: reported, then ignored."""
-        sent = (exp.select(exp.Literal.number(1)).from_(self.state.requests.copy().as_("r"))
-                .where(sql.col("_custom_id", "r").eq(sql.col("_custom_id", "c")))
-                .where(sql.col("_batch_uuid", "r").eq(sql.param())))
-        query = (exp.select(exp.Count(this=exp.Star()))
-                 .from_(self.collect_stage.copy().as_("c"))
-                 .where(exp.Not(this=exp.Exists(this=sent))))
-        return int(self.wh.fetch(query, [batch_uuid])[0][0])
 
     # -- waiting --------------------------------------------------------------------------
 
@@ -499,91 +422,6 @@ def check_source(spec: Spec, prompt: Prompt,
             f"{', '.join(names)}", path=spec.path, line=line_of(spec, "source", "key"))
     prompt.check_columns(names)
     return query, described
-
-
-class _ChunkWriter:
-    """Streams pending rows into JSONL chunk files and submits each when it is full."""
-
-    def __init__(self, runner: Runner, summary: RunSummary) -> None:
-        self.runner = runner
-        self.summary = summary
-        self.limits = runner.provider.limits()
-        self._open()
-
-    def _open(self) -> None:
-        self.batch_uuid = plan.new_batch_uuid()
-        self.runner.spool.mkdir(parents=True, exist_ok=True)
-        self.path = self.runner.spool / f"{self.batch_uuid}.jsonl"
-        self.handle = open(self.path, "wb")  # noqa: SIM115 - closed in _flush
-        self.chunk = plan.Chunk(self.limits)
-        self.pieces: list[pa.Table] = []
-        self.est_tokens = 0
-        self.seq = itertools.count()
-
-    def add(self, batch: pa.RecordBatch) -> None:
-        runner = self.runner
-        bodies = batch.column("_body").to_pylist()
-        errors = batch.column("_error").to_pylist()
-        tokens = batch.column("_est_tokens").to_pylist()
-        take: list[int] = []
-        ids: list[str] = []
-        not_sent: list[int] = []
-        too_big: list[str | None] = list(errors)
-        for i, body in enumerate(bodies):
-            if errors[i] is not None:
-                not_sent.append(i)
-                continue
-            cid = plan.custom_id(self.batch_uuid, next(self.seq))
-            line = plan.encode_line(cid, runner.url, body)
-            if self.chunk.too_big_alone(len(line)):
-                too_big[i] = (f"request is {len(line):,} bytes, over the provider's limit of "
-                              f"{self.limits.max_bytes:,} bytes per batch file; not sent")
-                not_sent.append(i)
-                continue
-            if not self.chunk.fits(len(line)):
-                self._keep(batch, take, ids)
-                self._flush()
-                self._open()
-                take, ids = [], []
-                cid = plan.custom_id(self.batch_uuid, next(self.seq))
-                line = plan.encode_line(cid, runner.url, body)
-            self.handle.write(line)
-            self.chunk.add(len(line))
-            self.est_tokens += tokens[i]
-            take.append(i)
-            ids.append(cid)
-        self._keep(batch, take, ids)
-        if not_sent:
-            rows = pa.Table.from_batches([batch.take(pa.array(not_sent, pa.int64()))])
-            reasons = pa.array([too_big[i] for i in not_sent], pa.string())
-            rows = rows.set_column(rows.schema.get_field_index("_error"), "_error", reasons)
-            runner.write_not_sent(self.summary, rows)
-
-    def _keep(self, batch: pa.RecordBatch, take: list[int], ids: list[str]) -> None:
-        if not take:
-            return
-        picked = batch.take(pa.array(take, pa.int64()))
-        n = len(take)
-        self.pieces.append(pa.table({
-            **{k: picked.column(k) for k in self.runner.key},
-            "_batch_uuid": pa.array([self.batch_uuid] * n, pa.string()),
-            "_custom_id": pa.array(ids, pa.string()),
-            "_fingerprint": picked.column("_fingerprint"),
-            "_attempt": picked.column("_attempt").cast(pa.int32()),
-            "_created_at": pa.array([now()] * n, pa.timestamp("us")),
-        }))
-
-    def _flush(self) -> None:
-        self.handle.close()
-        if not self.pieces:
-            self.path.unlink(missing_ok=True)
-            return
-        requests = pa.concat_tables(self.pieces)
-        self.runner.submit_chunk(self.summary, self.batch_uuid, self.path, requests,
-                                 self.chunk.bytes, self.est_tokens)
-
-    def finish(self) -> None:
-        self._flush()
 
 
 def _slices(paths: list[Path], size: int = ROWS_PER_SLICE) -> Iterator[list[bytes]]:

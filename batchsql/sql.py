@@ -204,3 +204,79 @@ def current_view(view: exp.Table, output: exp.Table, key: Sequence[str],
     body = (exp.select(*(col(c) for c in columns)).from_(latest.subquery("t"))
             .where(col("_batchsql_rank").eq(1)))
     return exp.Create(this=view.copy(), kind="VIEW", replace=True, expression=body)
+
+
+def _first_per_custom_id(collect: exp.Table) -> exp.Select:
+    """The collected lines, one per custom_id even if a provider repeated one (a success wins)."""
+    prefer_success = exp.Case(ifs=[exp.If(this=col("_status").eq(exp.Literal.string(SUCCEEDED)),
+                                          true=exp.Literal.number(0))],
+                              default=exp.Literal.number(1))
+    rank = exp.Window(this=exp.RowNumber(), partition_by=[col("_custom_id")],
+                      order=exp.Order(expressions=[exp.Ordered(this=prefer_success)]))
+    return exp.select("*", rank.as_("_rank")).from_(collect.copy())
+
+
+def insert_outcomes(output: exp.Table, collect: exp.Table, requests: exp.Table,
+                    key: Sequence[str], values: Sequence[str]) -> exp.Insert:
+    """Collected lines joined back to their keys through the request map, into the output.
+
+    Parameters, in order: provider batch id, spec model (when the line names none), run id,
+    submitted_at, collected_at, batch_uuid.
+    """
+    query = (
+        exp.select(
+            *(col(k, "r") for k in key), *(col(v, "c") for v in values),
+            col("_status", "c"), col("_error", "c"), col("_attempt", "r"),
+            col("_fingerprint", "r"), param(), col("_custom_id", "r"),
+            exp.Coalesce(this=col("_model", "c"), expressions=[param()]),
+            col("_input_tokens", "c"), col("_output_tokens", "c"), col("_cost_usd", "c"),
+            col("_raw", "c"), param(), param(), param())
+        .from_(_first_per_custom_id(collect).subquery("c"))
+        .join(requests.copy().as_("r"), on=col("_custom_id", "r").eq(col("_custom_id", "c")))
+        .where(col("_batch_uuid", "r").eq(param()))
+        .where(col("_rank", "c").eq(1))
+    )
+    columns = [*key, *values, "_status", "_error", "_attempt", "_fingerprint", "_batch_id",
+               "_custom_id", "_model", "_input_tokens", "_output_tokens", "_cost_usd", "_raw",
+               "_run_id", "_submitted_at", "_collected_at"]
+    return insert_select(output, columns, query)
+
+
+def insert_missing(output: exp.Table, collect: exp.Table, requests: exp.Table,
+                   key: Sequence[str]) -> exp.Insert:
+    """An outcome for every request of a batch that came back with no result line.
+
+    Parameters, in order: status, error, provider batch id, model, run id, submitted_at,
+    collected_at, batch_uuid.
+    """
+    seen = (exp.select(exp.Literal.number(1)).from_(collect.copy().as_("c"))
+            .where(col("_custom_id", "c").eq(col("_custom_id", "r"))))
+    query = (
+        exp.select(*(col(k, "r") for k in key), param(), param(), col("_attempt", "r"),
+                   col("_fingerprint", "r"), param(), col("_custom_id", "r"), param(), param(),
+                   param(), param())
+        .from_(requests.copy().as_("r"))
+        .where(col("_batch_uuid", "r").eq(param()))
+        .where(exp.Not(this=exp.Exists(this=seen)))
+    )
+    columns = [*key, "_status", "_error", "_attempt", "_fingerprint", "_batch_id", "_custom_id",
+               "_model", "_run_id", "_submitted_at", "_collected_at"]
+    return insert_select(output, columns, query)
+
+
+def unknown_lines(collect: exp.Table, requests: exp.Table) -> exp.Select:
+    """Count of collected lines whose custom_id the batch never sent (parameter: batch_uuid)."""
+    sent = (exp.select(exp.Literal.number(1)).from_(requests.copy().as_("r"))
+            .where(col("_custom_id", "r").eq(col("_custom_id", "c")))
+            .where(col("_batch_uuid", "r").eq(param())))
+    return (exp.select(exp.Count(this=exp.Star())).from_(collect.copy().as_("c"))
+            .where(exp.Not(this=exp.Exists(this=sent))))
+
+
+def outcome_figures(output: exp.Table, *, one_batch: bool = False) -> exp.Select:
+    """Rows, tokens and cost by status; with ``one_batch``, of one provider batch (parameter)."""
+    query = (exp.select(col("_status"), exp.Count(this=exp.Star()),
+                        exp.Sum(this=col("_input_tokens")), exp.Sum(this=col("_output_tokens")),
+                        exp.Sum(this=col("_cost_usd")))
+             .from_(output.copy()).group_by(col("_status")))
+    return query.where(col("_batch_id").eq(param())) if one_batch else query
