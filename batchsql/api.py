@@ -13,7 +13,7 @@ from typing import Any
 from sqlglot import exp
 
 from batchsql import sql
-from batchsql.errors import BatchsqlError
+from batchsql.errors import BatchsqlError, ProfileError
 from batchsql.profiles import Target, load_target
 from batchsql.prompts import compile_prompt
 from batchsql.providers import Provider, make_provider
@@ -58,6 +58,19 @@ def open_target(ctx: Context) -> Iterator[tuple[Warehouse, Provider]]:
         wh.close()
 
 
+def runner_for(spec: Spec, ctx: Context, wh: Warehouse, provider: Provider,
+               on_event: Event | None = None) -> Runner:
+    """A Runner configured from the target's batchsql settings."""
+    settings = ctx.target.provider
+    return Runner(spec, wh, provider, work_dir=ctx.work_dir, target_name=ctx.target.name,
+                  poll_interval=settings.poll_interval,
+                  max_requests=_positive_int(settings.extra.get("max_requests_per_batch"),
+                                             "max_requests_per_batch"),
+                  token_limit=_token_limit(settings.extra.get("enqueued_token_limit"),
+                                           spec.model),
+                  **({"on_event": on_event} if on_event else {}))
+
+
 def run(spec_path: str | Path, *, wait: bool = True, max_wait: float | None = None,
         on_event: Event | None = None, **where: Any) -> RunSummary:
     """Collect finished batches, submit pending rows, and (with ``wait``) collect them too.
@@ -67,10 +80,35 @@ def run(spec_path: str | Path, *, wait: bool = True, max_wait: float | None = No
     spec = load_spec(spec_path)
     ctx = resolve(**where)
     with open_target(ctx) as (wh, provider):
-        runner = Runner(spec, wh, provider, work_dir=ctx.work_dir, target_name=ctx.target.name,
-                        poll_interval=ctx.target.provider.poll_interval,
-                        **({"on_event": on_event} if on_event else {}))
-        return runner.run(wait=wait, max_wait=max_wait)
+        return runner_for(spec, ctx, wh, provider, on_event).run(wait=wait, max_wait=max_wait)
+
+
+def cancel(spec_path: str | Path, *, max_wait: float | None = None,
+           on_event: Event | None = None, **where: Any) -> RunSummary:
+    """Cancel a spec's batches in flight and collect what they finished."""
+    spec = load_spec(spec_path)
+    ctx = resolve(**where)
+    with open_target(ctx) as (wh, provider):
+        return runner_for(spec, ctx, wh, provider, on_event).cancel(max_wait=max_wait)
+
+
+def _positive_int(value: Any, name: str) -> int | None:
+    if value is None:
+        return None
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        number = 0
+    if number < 1:
+        raise ProfileError(f"batchsql setting '{name}' must be a positive integer, got {value!r}")
+    return number
+
+
+def _token_limit(value: Any, model: str) -> int | None:
+    """The enqueued-token limit for a model: one number, or a mapping of model -> number."""
+    if isinstance(value, dict):
+        value = value.get(model)
+    return _positive_int(value, "enqueued_token_limit")
 
 
 @dataclass

@@ -57,6 +57,23 @@ def run(spec: str, wait: bool, max_wait: float | None, **where: Any) -> None:
 
 
 @main.command()
+@click.argument("spec", type=click.Path(dir_okay=False))
+@click.option("--max-wait", type=float, help="Stop waiting for the cancellations after this.")
+@_where
+def cancel(spec: str, max_wait: float | None, **where: Any) -> None:
+    """Cancel the spec's batches in flight and collect what they finished."""
+    with _errors():
+        display = _Progress(console)
+        try:
+            summary = api.cancel(spec, max_wait=max_wait, on_event=display.event, **where)
+        finally:
+            display.stop()
+    console.print(f"[bold]{summary.spec}[/]: collected {summary.collected_batches} batch(es): "
+                  f"{summary.succeeded:,} succeeded, {summary.failed:,} not finished or failed"
+                  + (f"; {summary.in_flight} still cancelling" if summary.in_flight else ""))
+
+
+@main.command()
 @click.argument("specs", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--no-warehouse", is_flag=True,
               help="Skip checking sources against the warehouse (syntax checks only).")
@@ -149,9 +166,16 @@ class _Progress:
             self.batches.pop(data["batch"], None)
             counts = ", ".join(f"{n:,} {s}" for s, n in sorted(data["outcomes"].items()))
             self._line(f"collected batch {data['batch']} ({data['status']}): {counts}")
+            if data.get("error"):
+                self._line(f"[yellow]{data['error']}[/]")
             if data["unknown"]:
                 self._line(f"[yellow]warning:[/] {data['unknown']} result lines named requests "
                            "this batch never sent; ignored")
+        elif kind == "cancelling":
+            self._line(f"cancelling batch {data['batch']}")
+        elif kind == "deferred":
+            self._line(f"{data['rows']:,} rows wait for the enqueued-token limit "
+                       f"({data['limit']:,} tokens) to free up")
         elif kind == "warning":
             self._line(f"[yellow]warning:[/] {data['message']}")
 
@@ -198,8 +222,9 @@ def _print_summary(s: RunSummary) -> None:
     table.add_row("selected", f"{s.selected:,} pending rows")
     table.add_row("submitted", f"{s.submitted:,} requests in {s.batches_submitted} batch(es)")
     table.add_row("succeeded", f"{s.succeeded:,}")
-    failed = ", ".join(f"{n:,} {k}" for k, n in sorted(s.outcomes.items()) if k != "succeeded")
-    table.add_row("failed", failed or "0")
+    kinds = {k: n for k, n in sorted(s.outcomes.items()) if k != "succeeded"}
+    detail = ", ".join(f"{n:,} {k}" for k, n in kinds.items())
+    table.add_row("failed", f"{s.failed:,}" + (f" ({detail})" if set(kinds) - {"failed"} else ""))
     if s.given_up:
         table.add_row("given up", f"{s.given_up:,} rows reached max_attempts")
     if s.unknown_lines:

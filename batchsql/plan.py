@@ -70,10 +70,11 @@ def estimate_input_tokens(body_json: str) -> int:
 
 @dataclass(frozen=True)
 class Limits:
-    """What one provider batch may hold."""
+    """What one provider batch may hold; ``max_tokens`` caps everything enqueued at once."""
 
     max_requests: int
     max_bytes: int
+    max_tokens: int | None = None
 
 
 @dataclass
@@ -93,6 +94,12 @@ class Chunk:
         self.requests += 1
         self.bytes += line_bytes
 
-    def too_big_alone(self, line_bytes: int) -> bool:
-        """A single request larger than a whole batch may be can never be sent."""
-        return line_bytes > self.limits.max_bytes
+    def never_fits(self, line_bytes: int, tokens: int) -> str | None:
+        """Why a single request can never be sent (larger than any batch may be), or None."""
+        if line_bytes > self.limits.max_bytes:
+            return (f"request is {line_bytes:,} bytes, over the provider's limit of "
+                    f"{self.limits.max_bytes:,} bytes per batch file")
+        if self.limits.max_tokens is not None and tokens > self.limits.max_tokens:
+            return (f"request is about {tokens:,} input tokens, over the enqueued-token limit "
+                    f"of {self.limits.max_tokens:,} for this model")
+        return None

@@ -1,13 +1,13 @@
 """Pending rows -> JSONL chunk files on local disk, each cut under the provider's limits.
 
 Only one chunk's request map is held in memory (at most one batch's worth of keys); the
-request lines themselves go straight to the spool file that is uploaded.
+request lines themselves go straight to the spool file that is uploaded. A request's custom_id
+ends in its 1-based line number in the file, so errors the provider reports by line map back.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -22,16 +22,24 @@ OnNotSent = Callable[[pa.Table], None]
 
 
 class ChunkWriter:
-    """Streams pending rows (stage columns plus `_attempt`) into chunk files."""
+    """Streams pending rows (stage columns plus `_attempt`) into chunk files.
+
+    ``token_budget`` caps the input tokens of everything this writer hands over (what may be
+    enqueued at the provider right now); rows past it are left pending (``deferred``).
+    """
 
     def __init__(self, limits: plan.Limits, folder: Path, url: str, key: Sequence[str], *,
-                 on_chunk: OnChunk, on_not_sent: OnNotSent) -> None:
+                 on_chunk: OnChunk, on_not_sent: OnNotSent,
+                 token_budget: int | None = None) -> None:
         self.limits = limits
         self.folder = folder
         self.url = url
         self.key = list(key)
         self.on_chunk = on_chunk
         self.on_not_sent = on_not_sent
+        self.token_budget = token_budget
+        self.tokens_sent = 0
+        self.deferred = 0
         self._open()
 
     def _open(self) -> None:
@@ -42,7 +50,6 @@ class ChunkWriter:
         self.chunk = plan.Chunk(self.limits)
         self.pieces: list[pa.Table] = []
         self.est_tokens = 0
-        self.seq = itertools.count()
 
     def add(self, batch: pa.RecordBatch) -> None:
         """Write one slice of pending rows, cutting (and handing over) chunks as they fill."""
@@ -56,23 +63,28 @@ class ChunkWriter:
             if reasons[i] is not None:  # the row did not render
                 not_sent.append(i)
                 continue
-            line = plan.encode_line(self._next_id(), self.url, body)
-            if self.chunk.too_big_alone(len(line)):
-                reasons[i] = (f"request is {len(line):,} bytes, over the provider's limit of "
-                              f"{self.limits.max_bytes:,} bytes per batch file; not sent")
+            cid = plan.custom_id(self.batch_uuid, self.chunk.requests + 1)
+            line = plan.encode_line(cid, self.url, body)
+            problem = self.chunk.never_fits(len(line), tokens[i])
+            if problem:
+                reasons[i] = f"{problem}; not sent"
                 not_sent.append(i)
+                continue
+            if self._over_budget(tokens[i]):
+                self.deferred += 1
                 continue
             if not self.chunk.fits(len(line)):
                 self._keep(batch, take, ids)
                 self._flush()
                 self._open()
                 take, ids = [], []
-                line = plan.encode_line(self._next_id(), self.url, body)
+                cid = plan.custom_id(self.batch_uuid, 1)
+                line = plan.encode_line(cid, self.url, body)
             self.handle.write(line)
             self.chunk.add(len(line))
             self.est_tokens += tokens[i]
             take.append(i)
-            ids.append(self._last_id)
+            ids.append(cid)
         self._keep(batch, take, ids)
         if not_sent:
             rows = pa.Table.from_batches([batch.take(pa.array(not_sent, pa.int64()))])
@@ -84,9 +96,10 @@ class ChunkWriter:
         """Hand over the last, partly filled chunk."""
         self._flush()
 
-    def _next_id(self) -> str:
-        self._last_id = plan.custom_id(self.batch_uuid, next(self.seq))
-        return self._last_id
+    def _over_budget(self, tokens: int) -> bool:
+        if self.token_budget is None:
+            return False
+        return self.tokens_sent + self.est_tokens + tokens > self.token_budget
 
     def _keep(self, batch: pa.RecordBatch, take: list[int], ids: list[str]) -> None:
         if not take:
@@ -108,5 +121,6 @@ class ChunkWriter:
         if not self.pieces:
             self.path.unlink(missing_ok=True)
             return
+        self.tokens_sent += self.est_tokens
         self.on_chunk(self.batch_uuid, self.path, pa.concat_tables(self.pieces),
                       self.chunk.bytes, self.est_tokens)

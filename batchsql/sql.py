@@ -89,12 +89,14 @@ def eq_keys(key: Sequence[str], left: str, right: str) -> exp.Expression:
 
 
 def pending_rows(stage: exp.Table, output: exp.Table, requests: exp.Table, batches: exp.Table,
-                 key: Sequence[str], max_attempts: int) -> exp.Select:
+                 key: Sequence[str], max_attempts: int, *,
+                 exclude_run: bool = False) -> exp.Select:
     """Rendered rows still to send: the stage anti-joined with what is done, in flight or spent.
 
     A row is pending when its (key, fingerprint) has no succeeded outcome, its key is in no
     open batch, and its failures for this fingerprint have not reached ``max_attempts``.
-    Returns the stage's columns plus ``_attempt`` (1 for a first try).
+    Returns the stage's columns plus ``_attempt`` (1 for a first try). With ``exclude_run``,
+    rows with any outcome from one run (bound parameter: its run id) are left out too.
     """
     failures = (
         exp.select(*(col(k) for k in key), col("_fingerprint"),
@@ -116,7 +118,7 @@ def pending_rows(stage: exp.Table, output: exp.Table, requests: exp.Table, batch
         .where(col("status", "b").isin(*(exp.Literal.string(s) for s in OPEN_STATUSES)))
     )
     spent = exp.Coalesce(this=col("_failures", "f"), expressions=[exp.Literal.number(0)])
-    return (
+    query = (
         exp.select(exp.Column(this=exp.Star(), table=exp.to_identifier("s")),
                    (spent + exp.Literal.number(1)).as_("_attempt"))
         .from_(stage.copy().as_("s"))
@@ -128,6 +130,14 @@ def pending_rows(stage: exp.Table, output: exp.Table, requests: exp.Table, batch
         .where(spent < exp.Literal.number(max_attempts))
         .order_by(*(col(k, "s") for k in key))
     )
+    if exclude_run:
+        this_run = (
+            exp.select(exp.Literal.number(1)).from_(output.copy().as_("t"))
+            .where(eq_keys(key, "t", "s"))
+            .where(col("_run_id", "t").eq(param()))
+        )
+        query = query.where(exp.Not(this=exp.Exists(this=this_run)))
+    return query
 
 
 def given_up(stage: exp.Table, output: exp.Table, key: Sequence[str],

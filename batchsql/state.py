@@ -30,7 +30,7 @@ BATCH_COLUMNS: list[tuple[str, str]] = [
     ("est_input_tokens", "bigint"), ("succeeded", "bigint"), ("failed", "bigint"),
     ("input_tokens", "bigint"), ("output_tokens", "bigint"), ("cost_usd", "double"),
     ("error", "varchar"), ("created_at", "timestamp"), ("submitted_at", "timestamp"),
-    ("collected_at", "timestamp"),
+    ("collected_at", "timestamp"), ("unknown_lines", "bigint"), ("duplicates", "varchar"),
 ]
 
 RUN_COLUMNS: list[tuple[str, str]] = [
@@ -128,6 +128,16 @@ class State:
         if condition is not None:
             query = query.where(condition)
         return [dict(zip(names, row, strict=True)) for row in self.wh.fetch(query, [spec])]
+
+    def tokens_in_flight(self, model: str) -> int:
+        """Estimated input tokens of this schema's open batches for a model (all specs)."""
+        query = (exp.select(exp.Coalesce(this=exp.Sum(this=sql.col("est_input_tokens")),
+                                         expressions=[exp.Literal.number(0)]))
+                 .from_(self.batches.copy())
+                 .where(sql.col("model").eq(sql.param()))
+                 .where(sql.col("status").isin(
+                     *(exp.Literal.string(s) for s in sql.OPEN_STATUSES))))
+        return int(self.wh.fetch(query, [model])[0][0])
 
     def start_run(self, run: dict[str, Any]) -> None:
         insert_row(self.wh, self.runs, {**run, "status": "running", "started_at": now()})

@@ -73,7 +73,10 @@ def test_chunk_limits() -> None:
     assert not chunk.fits(41) and chunk.fits(40)
     chunk.add(40)
     assert not chunk.fits(0)  # request count reached
-    assert chunk.too_big_alone(101) and not chunk.too_big_alone(100)
+    assert "over the provider's limit of 100 bytes" in (chunk.never_fits(101, 1) or "")
+    assert chunk.never_fits(100, 10**9) is None  # no token limit declared
+    capped = plan.Chunk(plan.Limits(max_requests=2, max_bytes=100, max_tokens=50))
+    assert "enqueued-token limit of 50" in (capped.never_fits(10, 51) or "")
 
 
 def test_prices_match_snapshots_and_unknown_is_none() -> None:

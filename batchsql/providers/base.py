@@ -29,6 +29,8 @@ class BatchInfo:
     completed: int = 0
     failed: int = 0
     errors: list[dict[str, Any]] = field(default_factory=list)
+    metadata: dict[str, str] = field(default_factory=dict)
+    created_at: int = 0
 
     @property
     def terminal(self) -> bool:
@@ -49,8 +51,28 @@ class Provider(ABC):
         return Limits(max_requests=self.MAX_REQUESTS, max_bytes=self.MAX_BYTES)
 
     @abstractmethod
-    def submit(self, path: Path, *, endpoint: str, metadata: dict[str, str]) -> BatchInfo:
-        """Upload a JSONL file of requests and create a batch from it."""
+    def upload(self, path: Path) -> str:
+        """Upload a JSONL file of requests; returns the provider's file id."""
+
+    @abstractmethod
+    def create(self, file_id: str, *, endpoint: str, metadata: dict[str, str]) -> BatchInfo:
+        """Create a batch from an uploaded file."""
+
+    @abstractmethod
+    def find_batches(self, key: str, value: str, *, since: int) -> list[BatchInfo]:
+        """Batches created at or after ``since`` (epoch s) whose metadata[key] == value."""
+
+    @abstractmethod
+    def find_file(self, filename: str, *, since: int) -> str | None:
+        """The id of an uploaded batch input file with this name, if one exists."""
+
+    @abstractmethod
+    def file_exists(self, file_id: str) -> bool:
+        """Whether an uploaded file is still there."""
+
+    @abstractmethod
+    def delete_file(self, file_id: str) -> None:
+        """Delete an uploaded file (an orphan whose batch will never be created)."""
 
     @abstractmethod
     def retrieve(self, batch_id: str) -> BatchInfo:

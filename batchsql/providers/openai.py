@@ -29,14 +29,57 @@ class OpenAIProvider(Provider):
         self.client = client or openai.OpenAI(api_key=api_key, base_url=base_url,
                                               max_retries=SDK_RETRIES, **client_options)
 
-    def submit(self, path: Path, *, endpoint: str, metadata: dict[str, str]) -> BatchInfo:
+    def upload(self, path: Path) -> str:
         with open(path, "rb") as handle:
             uploaded = _call(lambda: self.client.files.create(
                 file=(path.name, handle, "application/jsonl"), purpose="batch"))
-        batch = _call(lambda: self.client.batches.create(
-            input_file_id=uploaded.id, endpoint=endpoint,  # type: ignore[arg-type]
-            completion_window="24h", metadata=metadata))
-        return _info(batch)
+        return uploaded.id
+
+    def create(self, file_id: str, *, endpoint: str, metadata: dict[str, str]) -> BatchInfo:
+        return _info(_call(lambda: self.client.batches.create(
+            input_file_id=file_id, endpoint=endpoint,  # type: ignore[arg-type]
+            completion_window="24h", metadata=metadata)))
+
+    def find_batches(self, key: str, value: str, *, since: int) -> list[BatchInfo]:
+        found = []
+
+        def scan() -> None:
+            # Newest first: stop at the first batch older than the window we look in.
+            for batch in self.client.batches.list(limit=100):
+                if batch.created_at < since:
+                    return
+                if (batch.metadata or {}).get(key) == value:
+                    found.append(_info(batch))
+
+        _call(scan)
+        return sorted(found, key=lambda b: (b.created_at, b.id))
+
+    def find_file(self, filename: str, *, since: int) -> str | None:
+        def scan() -> str | None:
+            for item in self.client.files.list(purpose="batch", order="desc"):
+                if item.created_at < since:
+                    return None
+                if item.filename == filename:
+                    return item.id
+            return None
+
+        return _call(scan)
+
+    def file_exists(self, file_id: str) -> bool:
+        try:
+            _call(lambda: self.client.files.retrieve(file_id))
+        except ProviderError as e:
+            if isinstance(e.__cause__, openai.NotFoundError):
+                return False
+            raise
+        return True
+
+    def delete_file(self, file_id: str) -> None:
+        try:
+            _call(lambda: self.client.files.delete(file_id))
+        except ProviderError as e:
+            if not isinstance(e.__cause__, openai.NotFoundError):
+                raise
 
     def retrieve(self, batch_id: str) -> BatchInfo:
         return _info(_call(lambda: self.client.batches.retrieve(batch_id)))
@@ -70,6 +113,7 @@ def _info(batch: Any) -> BatchInfo:
         output_file_id=batch.output_file_id, error_file_id=batch.error_file_id,
         total=counts.total if counts else 0, completed=counts.completed if counts else 0,
         failed=counts.failed if counts else 0, errors=errors,
+        metadata=dict(batch.metadata or {}), created_at=batch.created_at,
     )
 
 

@@ -1,0 +1,181 @@
+"""Collecting a finished batch: every result line becomes one outcome row, exactly once.
+
+Result files are downloaded whole into the local spool before anything is written, kept until
+their rows are committed, and reused if a crash interrupted the writing. Outcomes are written
+in one transaction that first deletes whatever an interrupted attempt left for the batch.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from batchsql import outputs, sql
+from batchsql.errors import ProviderError
+from batchsql.providers.base import BatchInfo
+from batchsql.reconcile import CANCELLED, EXPIRED, FAILED, MISSING, Outcome, parse_line
+from batchsql.state import now
+
+if TYPE_CHECKING:
+    from batchsql.runner.core import Runner, RunSummary
+
+#: Result lines parsed and written per slice: bounds memory whatever the batch size.
+LINES_PER_SLICE = 10_000
+
+TOKEN_LIMIT = "token_limit_exceeded"
+
+
+class Collector:
+    """Polls a spec's open batches and writes the outcomes of finished ones."""
+
+    def __init__(self, runner: Runner) -> None:
+        self.r = runner
+
+    def collect(self, summary: RunSummary) -> int:
+        """Collect every batch of the spec the provider has finished; returns how many."""
+        finished = 0
+        for batch in self.r.state.open_batches(self.r.spec.name):
+            info = self.refresh(batch)
+            if info is None or not info.terminal:
+                continue
+            self.collect_batch(summary, batch, info)
+            finished += 1
+        return finished
+
+    def refresh(self, batch: dict[str, Any]) -> BatchInfo | None:
+        """The provider's view of an open batch (resolving an unfinished intent first)."""
+        try:
+            if batch["status"] == sql.INTENT:
+                return self.r.submitter.resolve(batch)
+            info = self.r.provider.retrieve(batch["provider_batch_id"])
+        except ProviderError as e:
+            if not e.transient:
+                raise
+            self.r.emit("warning", {"message": f"{e}; will retry"})
+            return None
+        if info.status != batch["provider_status"]:
+            self.r.state.update_batch(batch["batch_uuid"], provider_status=info.status)
+            batch["provider_status"] = info.status
+        self.r.emit("polled", {"batch": info.id, "status": info.status, "total": info.total,
+                               "completed": info.completed, "failed": info.failed})
+        return info
+
+    def collect_batch(self, summary: RunSummary, batch: dict[str, Any],
+                      info: BatchInfo) -> None:
+        """Download a finished batch's files and write one outcome row per request, once."""
+        r = self.r
+        folder = r.spool / batch["batch_uuid"]
+        files = [self._fetch(fid, folder / f"{name}.jsonl")
+                 for name, fid in (("output", info.output_file_id), ("errors", info.error_file_id))
+                 if fid]
+        r.wh.execute(sql.drop_table(r.collect_stage))
+        r.wh.execute(sql.create_table(r.collect_stage,
+                                      outputs.outcome_columns(r.spec, r.wh.dialect)))
+        columns = r.spec.output.columns
+        for lines in _slices(files):
+            outcomes = [parse_line(line, columns) for line in lines]
+            r.wh.insert_arrow(r.collect_stage, outputs.outcome_table(r.spec, outcomes, r.price))
+        line_errors = validation_outcomes(batch["batch_uuid"], info)
+        if line_errors:
+            r.wh.insert_arrow(r.collect_stage, outputs.outcome_table(r.spec, line_errors, None))
+        missing = missing_reason(info)
+        if info.status == "failed" and any(e.get("code") == TOKEN_LIMIT for e in info.errors):
+            # Refused for the enqueued-token quota: its rows are pending again, and this run
+            # resubmits them when its own batches finish and free the quota.
+            summary.quota_hit = True
+            summary.deferred += int(batch["request_count"] or 0)
+        stamp = now()
+        values = [n for n, _ in outputs.value_columns(r.spec)]
+        with r.wh.transaction():
+            # Delete-then-insert in one transaction: collecting a batch twice adds nothing.
+            r.wh.execute(sql.delete_where(r.output, sql.col("_batch_id").eq(sql.param())),
+                         [info.id])
+            r.wh.execute(
+                sql.insert_outcomes(r.output, r.collect_stage, r.state.requests, r.key, values),
+                [info.id, r.spec.model, summary.run_id, batch["submitted_at"], stamp,
+                 batch["batch_uuid"]])
+            if missing is not None:
+                r.wh.execute(
+                    sql.insert_missing(r.output, r.collect_stage, r.state.requests, r.key),
+                    [missing[0], missing[1], info.id, r.spec.model, summary.run_id,
+                     batch["submitted_at"], stamp, batch["batch_uuid"]])
+            figures = r.batch_figures(info.id)
+            unknown = int(r.wh.fetch(sql.unknown_lines(r.collect_stage, r.state.requests),
+                                     [batch["batch_uuid"]])[0][0])
+            r.state.update_batch(batch["batch_uuid"], status=sql.COLLECTED,
+                                 provider_status=info.status,
+                                 output_file_id=info.output_file_id,
+                                 error_file_id=info.error_file_id, collected_at=stamp,
+                                 unknown_lines=unknown,
+                                 error=_batch_error(info) if info.status == "failed" else None,
+                                 **figures["batch"])
+        # Committed: the raw files have done their job.
+        for path in files:
+            path.unlink(missing_ok=True)
+        if folder.exists() and not any(folder.iterdir()):
+            folder.rmdir()
+        summary.collected_batches += 1
+        summary.unknown_lines += unknown
+        for status, n in figures["by_status"].items():
+            summary.outcomes[status] = summary.outcomes.get(status, 0) + n
+        summary.input_tokens += figures["batch"]["input_tokens"]
+        summary.output_tokens += figures["batch"]["output_tokens"]
+        r.emit("collected", {"batch": info.id, "status": info.status,
+                             "outcomes": figures["by_status"], "unknown": unknown,
+                             "error": _batch_error(info) if info.status == "failed" else None})
+
+    def _fetch(self, file_id: str, dest: Path) -> Path:
+        # A whole file from an interrupted collection is re-ingested, not downloaded again.
+        return dest if dest.exists() else self.r.provider.download(file_id, dest)
+
+
+def validation_outcomes(batch_uuid: str, info: BatchInfo) -> list[Outcome]:
+    """Failed outcomes for the lines a failed batch's validation errors name."""
+    if info.status != "failed":
+        return []
+    out = []
+    for error in info.errors:
+        line = error.get("line")
+        if isinstance(line, int) and line > 0:
+            out.append(Outcome(f"{batch_uuid}-{line}", FAILED,
+                               f"batch validation failed at line {line}: "
+                               f"{error.get('code')}: {error.get('message')}"))
+    return out
+
+
+def missing_reason(info: BatchInfo) -> tuple[str, str] | None:
+    """Status and error for requests that came back with no line; None: leave them pending.
+
+    A batch that failed validation because of particular lines, or the enqueued-token quota,
+    never ran the other requests: they are pending again without spending an attempt.
+    """
+    if info.status == "failed":
+        if any(isinstance(e.get("line"), int) for e in info.errors) or any(
+                e.get("code") == TOKEN_LIMIT for e in info.errors):
+            return None
+        return FAILED, _batch_error(info)
+    if info.status == "expired":
+        return EXPIRED, "batch expired before this request ran"
+    if info.status == "cancelled":
+        return CANCELLED, "batch was cancelled before this request ran"
+    return MISSING, "the provider returned no result line for this request"
+
+
+def _batch_error(info: BatchInfo) -> str:
+    detail = "; ".join(f"line {e.get('line')}: {e.get('code')}: {e.get('message')}"
+                       if e.get("line") else f"{e.get('code')}: {e.get('message')}"
+                       for e in info.errors[:5]) or "no reason given"
+    more = f" (+{len(info.errors) - 5} more)" if len(info.errors) > 5 else ""
+    return f"batch failed: {detail}{more}"
+
+
+def _slices(paths: list[Path], size: int = LINES_PER_SLICE) -> Iterator[list[bytes]]:
+    """Non-empty lines of the files, a slice at a time."""
+    for path in paths:
+        with open(path, "rb") as handle:
+            while raw := list(itertools.islice(handle, size)):
+                lines = [line for line in raw if line.strip()]
+                if lines:
+                    yield lines

@@ -1,0 +1,89 @@
+"""The source side of a run: check it against the spec, render its rows into the stage."""
+
+from __future__ import annotations
+
+import jinja2
+import pyarrow as pa
+from sqlglot import exp
+from sqlglot.errors import SqlglotError
+
+from batchsql import plan, sql
+from batchsql.errors import BatchsqlError, SpecError
+from batchsql.prompts import Prompt
+from batchsql.spec import Spec, line_of, output_schema
+from batchsql.warehouses.base import Warehouse
+
+#: Columns the stage adds to the key: what each row's request is and whether it rendered.
+STAGE_META = (("_fingerprint", "varchar"), ("_body", "varchar"), ("_est_tokens", "bigint"),
+              ("_error", "varchar"))
+
+
+def source_query(spec: Spec, dialect: str | None) -> exp.Query:
+    """The spec's source as a sqlglot query; a parse error names the spec line."""
+    src = spec.source
+    try:
+        return sql.select_source(src.sql, src.table, dialect)
+    except (SqlglotError, ValueError) as e:
+        name = "sql" if src.sql is not None else "table"
+        raise SpecError(f"source {name} does not parse: {e}", path=spec.path,
+                        line=line_of(spec, "source", name)) from e
+
+
+def check_source(spec: Spec, prompt: Prompt,
+                 wh: Warehouse) -> tuple[exp.Query, list[tuple[str, str]]]:
+    """Describe the source in the warehouse and check keys and template variables against it."""
+    query = source_query(spec, wh.dialect)
+    field_name = "sql" if spec.source.sql is not None else "table"
+    try:
+        described = wh.describe(query)
+    except BatchsqlError as e:
+        raise SpecError(f"the warehouse cannot run the source: {e}", path=spec.path,
+                        line=line_of(spec, "source", field_name)) from e
+    names = [n for n, _ in described]
+    missing = [k for k in spec.source.key if k not in names]
+    if missing:
+        raise SpecError(
+            f"key column '{missing[0]}' is not a column of the source; columns are: "
+            f"{', '.join(names)}", path=spec.path, line=line_of(spec, "source", "key"))
+    prompt.check_columns(names)
+    return query, described
+
+
+class Renderer:
+    """Source rows -> stage rows (key, fingerprint, canonical request body, token estimate)."""
+
+    def __init__(self, spec: Spec, prompt: Prompt, url: str) -> None:
+        self.spec = spec
+        self.prompt = prompt
+        self.url = url
+        self.schema = output_schema(spec)
+        self.key = list(spec.source.key)
+
+    def render(self, batch: pa.RecordBatch) -> pa.Table:
+        """One Arrow slice of source rows rendered into stage rows."""
+        fingerprints, bodies, tokens, errors = [], [], [], []
+        for row in batch.to_pylist():
+            try:
+                messages = self.prompt.render(row)
+            except (jinja2.TemplateError, ArithmeticError, TypeError, ValueError) as e:
+                # A row that cannot render is an outcome, not a crash: it fails, and is retried
+                # (and given up) like any other failure.
+                message = f"template error: {e}"
+                fingerprints.append(plan.fingerprint(self.url, message))
+                bodies.append(None)
+                tokens.append(0)
+                errors.append(message)
+                continue
+            body = plan.canonical_json(plan.build_chat_body(
+                self.spec.model, messages, self.spec.params, self.schema, self.spec.name))
+            fingerprints.append(plan.fingerprint(self.url, body))
+            bodies.append(body)
+            tokens.append(plan.estimate_input_tokens(body))
+            errors.append(None)
+        return pa.table({
+            **{k: batch.column(k) for k in self.key},
+            "_fingerprint": pa.array(fingerprints, pa.string()),
+            "_body": pa.array(bodies, pa.string()),
+            "_est_tokens": pa.array(tokens, pa.int64()),
+            "_error": pa.array(errors, pa.string()),
+        })
