@@ -14,6 +14,7 @@ from sqlglot import exp
 
 from batchsql import sql
 from batchsql.errors import BatchsqlError, ProfileError
+from batchsql.lock import Holder, SpecLock
 from batchsql.profiles import Target, load_target
 from batchsql.prompts import compile_prompt
 from batchsql.providers import Provider, make_provider
@@ -45,9 +46,9 @@ def resolve(*, profiles_dir: str | Path | None = None, profile: str | None = Non
 
 
 @contextmanager
-def open_target(ctx: Context) -> Iterator[tuple[Warehouse, Provider]]:
+def open_target(ctx: Context, *, lock_wait: float = 0.0) -> Iterator[tuple[Warehouse, Provider]]:
     """The warehouse and provider of a target, closed on exit."""
-    wh = connect(ctx.target, base_dir=ctx.project_dir)
+    wh = connect(ctx.target, base_dir=ctx.project_dir, open_wait=lock_wait)
     try:
         provider = make_provider(ctx.target.provider, base_dir=ctx.project_dir)
         try:
@@ -59,7 +60,7 @@ def open_target(ctx: Context) -> Iterator[tuple[Warehouse, Provider]]:
 
 
 def runner_for(spec: Spec, ctx: Context, wh: Warehouse, provider: Provider,
-               on_event: Event | None = None) -> Runner:
+               on_event: Event | None = None, lock_wait: float = 0.0) -> Runner:
     """A Runner configured from the target's batchsql settings."""
     settings = ctx.target.provider
     return Runner(spec, wh, provider, work_dir=ctx.work_dir, target_name=ctx.target.name,
@@ -68,28 +69,30 @@ def runner_for(spec: Spec, ctx: Context, wh: Warehouse, provider: Provider,
                                              "max_requests_per_batch"),
                   token_limit=_token_limit(settings.extra.get("enqueued_token_limit"),
                                            spec.model),
-                  **({"on_event": on_event} if on_event else {}))
+                  lock_wait=lock_wait, **({"on_event": on_event} if on_event else {}))
 
 
 def run(spec_path: str | Path, *, wait: bool = True, max_wait: float | None = None,
-        on_event: Event | None = None, **where: Any) -> RunSummary:
+        lock_wait: float = 0.0, on_event: Event | None = None, **where: Any) -> RunSummary:
     """Collect finished batches, submit pending rows, and (with ``wait``) collect them too.
 
-    ``where`` takes ``profiles_dir``, ``profile``, ``target`` and ``project_dir``.
+    ``lock_wait``: seconds to wait for another run of the same spec to finish before giving
+    up. ``where`` takes ``profiles_dir``, ``profile``, ``target`` and ``project_dir``.
     """
     spec = load_spec(spec_path)
     ctx = resolve(**where)
-    with open_target(ctx) as (wh, provider):
-        return runner_for(spec, ctx, wh, provider, on_event).run(wait=wait, max_wait=max_wait)
+    with open_target(ctx, lock_wait=lock_wait) as (wh, provider):
+        runner = runner_for(spec, ctx, wh, provider, on_event, lock_wait)
+        return runner.run(wait=wait, max_wait=max_wait)
 
 
-def cancel(spec_path: str | Path, *, max_wait: float | None = None,
+def cancel(spec_path: str | Path, *, max_wait: float | None = None, lock_wait: float = 0.0,
            on_event: Event | None = None, **where: Any) -> RunSummary:
     """Cancel a spec's batches in flight and collect what they finished."""
     spec = load_spec(spec_path)
     ctx = resolve(**where)
-    with open_target(ctx) as (wh, provider):
-        return runner_for(spec, ctx, wh, provider, on_event).cancel(max_wait=max_wait)
+    with open_target(ctx, lock_wait=lock_wait) as (wh, provider):
+        return runner_for(spec, ctx, wh, provider, on_event, lock_wait).cancel(max_wait=max_wait)
 
 
 def _positive_int(value: Any, name: str) -> int | None:
@@ -133,6 +136,7 @@ class Status:
     input_tokens: int = 0
     output_tokens: int = 0
     cost_usd: float | None = None
+    lock_holder: Holder | None = None
 
 
 def status(spec_path: str | Path, *, refresh: bool = True, **where: Any) -> Status:
@@ -145,6 +149,8 @@ def status(spec_path: str | Path, *, refresh: bool = True, **where: Any) -> Stat
         if wh.table_columns(output) is None:
             return report
         state = State(wh, output)
+        report.lock_holder = SpecLock(wh, sql.sibling(output, "_batchsql_locks"), spec.name,
+                                      "status").holder()
         rows = wh.fetch(sql.outcome_figures(output))
         report.outcomes = {r[0]: int(r[1]) for r in rows}
         report.input_tokens = sum(int(r[2] or 0) for r in rows)

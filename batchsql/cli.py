@@ -43,14 +43,16 @@ def main() -> None:
 @click.option("--wait/--no-wait", default=True, show_default=True,
               help="Poll until every batch is collected, or submit/collect and return.")
 @click.option("--max-wait", type=float, help="Stop waiting after this many seconds.")
+@click.option("--lock-wait", type=float, default=0.0, show_default=True,
+              help="Seconds to wait for another run of the same spec to finish.")
 @_where
-def run(spec: str, wait: bool, max_wait: float | None, **where: Any) -> None:
+def run(spec: str, wait: bool, max_wait: float | None, lock_wait: float, **where: Any) -> None:
     """Collect finished batches, submit pending rows, and (by default) wait for them."""
     with _errors():
         display = _Progress(console)
         try:
-            summary = api.run(spec, wait=wait, max_wait=max_wait, on_event=display.event,
-                              **where)
+            summary = api.run(spec, wait=wait, max_wait=max_wait, lock_wait=lock_wait,
+                              on_event=display.event, **where)
         finally:
             display.stop()
         _print_summary(summary)
@@ -59,13 +61,16 @@ def run(spec: str, wait: bool, max_wait: float | None, **where: Any) -> None:
 @main.command()
 @click.argument("spec", type=click.Path(dir_okay=False))
 @click.option("--max-wait", type=float, help="Stop waiting for the cancellations after this.")
+@click.option("--lock-wait", type=float, default=0.0, show_default=True,
+              help="Seconds to wait for a run of the same spec to finish.")
 @_where
-def cancel(spec: str, max_wait: float | None, **where: Any) -> None:
+def cancel(spec: str, max_wait: float | None, lock_wait: float, **where: Any) -> None:
     """Cancel the spec's batches in flight and collect what they finished."""
     with _errors():
         display = _Progress(console)
         try:
-            summary = api.cancel(spec, max_wait=max_wait, on_event=display.event, **where)
+            summary = api.cancel(spec, max_wait=max_wait, lock_wait=lock_wait,
+                                 on_event=display.event, **where)
         finally:
             display.stop()
     console.print(f"[bold]{summary.spec}[/]: collected {summary.collected_batches} batch(es): "
@@ -121,6 +126,10 @@ def status(spec: str, **where: Any) -> None:
         console.print(batches)
     else:
         console.print("no batches in flight")
+    if report.lock_holder:
+        h = report.lock_holder
+        console.print(f"running now: run {h.run_id} by {h.user}@{h.host} (pid {h.pid}) since "
+                      f"{h.acquired_at:%Y-%m-%d %H:%M:%S} UTC")
 
 
 def _attach_emulator() -> None:

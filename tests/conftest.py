@@ -79,6 +79,12 @@ class Project:
             writer.writerow(["ticket_id", "subject", "body"])
             writer.writerows(rows)
 
+    def set_provider(self, **settings: Any) -> None:
+        """Add keys to the test target's batchsql mapping in profiles.yml."""
+        lines = "".join(f"        {k}: {v}\n" for k, v in settings.items())
+        profiles = self.dir / "profiles.yml"
+        profiles.write_text(profiles.read_text() + lines)
+
     def run(self, **options: Any) -> RunSummary:
         return api.run(self.spec, project_dir=self.dir, profiles_dir=self.dir, **options)
 

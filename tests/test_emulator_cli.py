@@ -70,5 +70,20 @@ def test_help_lists_every_knob() -> None:
     assert result.exit_code == 0
     for flag in ("--host", "--port", "--state-dir", "--processing-seconds", "--fail-match",
                  "--fail-rate", "--fail-status", "--fail-times", "--fail-validation",
-                 "--invalid-match", "--expire-after-lines", "--no-shuffle"):
+                 "--invalid-match", "--expire-after-lines", "--no-shuffle", "--token-limit",
+                 "--finalizing-seconds", "--malformed-match", "--duplicate-match",
+                 "--extra-lines"):
         assert flag in result.output
+
+
+def test_serve_takes_the_output_and_quota_flags(tmp_path: Path) -> None:
+    proc, base_url = _serve(tmp_path / "state", "--token-limit", "90000", "--extra-lines", "2",
+                            "--malformed-match", "CUT", "--duplicate-match", "TWICE",
+                            "--finalizing-seconds", "12.5")
+    try:
+        faults = _get(base_url, "/_emulator/faults")
+    finally:
+        _stop(proc)
+    assert (faults["token_limit"], faults["extra_lines"], faults["malformed_match"],
+            faults["duplicate_match"], faults["finalizing_seconds"]) == (
+        90000, 2, "CUT", "TWICE", 12.5)

@@ -25,10 +25,37 @@ __all__ = [
     "chat_content",
     "embedding_vector",
     "embeddings",
+    "prompt_tokens",
 ]
 
 EMULATOR_TAG = "[batchsql emulator]"
 FINGERPRINT = "batchsql-emulator"
+
+
+# -- prompt tokens (what usage.prompt_tokens says, and what Faults.token_limit counts) --------
+
+_CHAT_OVERHEAD, _MESSAGE_OVERHEAD = 3, 4
+
+
+def prompt_tokens(endpoint: str, body: Any) -> int:
+    """The ``usage.prompt_tokens`` this request gets when answered; 0 if it cannot be counted.
+
+    Chat: 3 + per message (4 + ceil(len(text)/4)); embeddings: ceil(len/4) per string input,
+    1 per token id. Cheap: no answer is built.
+    """
+    if not isinstance(body, dict):
+        return 0
+    try:
+        if endpoint == "/v1/embeddings":
+            return sum(tokens for _, tokens in _embedding_inputs(body))
+        messages = body.get("messages")
+        if not isinstance(messages, list) or not messages:
+            return 0
+        return _CHAT_OVERHEAD + sum(
+            _MESSAGE_OVERHEAD + estimate_tokens(text_of(m.get("content")))
+            for m in messages if isinstance(m, dict))
+    except RequestError:
+        return 0
 
 
 # -- chat completions ---------------------------------------------------------------------------
@@ -65,12 +92,12 @@ def chat_content(body: dict[str, Any]) -> tuple[str, int]:
                            code="missing_required_parameter")
     user_parts: list[str] = []
     all_parts: list[str] = []
-    prompt_tokens = 3
+    prompt_tokens = _CHAT_OVERHEAD
     for m in messages:
         if not isinstance(m, dict):
             raise RequestError("Invalid type for 'messages': expected objects.", param="messages")
         text = text_of(m.get("content"))
-        prompt_tokens += 4 + estimate_tokens(text)
+        prompt_tokens += _MESSAGE_OVERHEAD + estimate_tokens(text)
         all_parts.append(text)
         if m.get("role") == "user":
             user_parts.append(text)
@@ -156,6 +183,25 @@ def embedding_vector(text: str, dimensions: int) -> list[float]:
 
 def embeddings(body: dict[str, Any]) -> tuple[dict[str, Any], int]:
     """A full embeddings ``list`` response plus its prompt tokens."""
+    inputs = _embedding_inputs(body)
+    model = str(body.get("model") or "")
+    dims = body.get("dimensions") or (3072 if "3-large" in model else 1536)
+    if not isinstance(dims, int) or not 1 <= dims <= 8192:
+        raise RequestError("Invalid value for 'dimensions'.", param="dimensions")
+    as_base64 = body.get("encoding_format") == "base64"
+    data = []
+    for i, (text, _) in enumerate(inputs):
+        vec = embedding_vector(text, dims)
+        emb: Any = (base64.b64encode(struct.pack(f"<{dims}f", *vec)).decode("ascii")
+                    if as_base64 else vec)
+        data.append({"object": "embedding", "index": i, "embedding": emb})
+    tokens = sum(n for _, n in inputs)
+    return ({"object": "list", "data": data, "model": model,
+             "usage": {"prompt_tokens": tokens, "total_tokens": tokens}}, tokens)
+
+
+def _embedding_inputs(body: dict[str, Any]) -> list[tuple[str, int]]:
+    """(text to embed, its tokens) per input of an embeddings request."""
     inputs = body.get("input")
     if inputs is None:
         raise RequestError("Missing required parameter: 'input'.", param="input",
@@ -166,22 +212,12 @@ def embeddings(body: dict[str, Any]) -> tuple[dict[str, Any], int]:
     if not isinstance(inputs, list) or not inputs:
         raise RequestError("Invalid value for 'input': expected a string or a list.",
                            param="input")
-    model = str(body.get("model") or "")
-    dims = body.get("dimensions") or (3072 if "3-large" in model else 1536)
-    if not isinstance(dims, int) or not 1 <= dims <= 8192:
-        raise RequestError("Invalid value for 'dimensions'.", param="dimensions")
-    as_base64 = body.get("encoding_format") == "base64"
-    data, tokens = [], 0
-    for i, item in enumerate(inputs):
+    out = []
+    for item in inputs:
         if isinstance(item, list):  # token ids
-            text, tokens = " ".join(str(t) for t in item), tokens + len(item)
+            out.append((" ".join(str(t) for t in item), len(item)))
         elif isinstance(item, str):
-            text, tokens = item, tokens + estimate_tokens(item)
+            out.append((item, estimate_tokens(item)))
         else:
             raise RequestError("Invalid value for 'input'.", param="input")
-        vec = embedding_vector(text, dims)
-        emb: Any = (base64.b64encode(struct.pack(f"<{dims}f", *vec)).decode("ascii")
-                    if as_base64 else vec)
-        data.append({"object": "embedding", "index": i, "embedding": emb})
-    return ({"object": "list", "data": data, "model": model,
-             "usage": {"prompt_tokens": tokens, "total_tokens": tokens}}, tokens)
+    return out

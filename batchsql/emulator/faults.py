@@ -24,6 +24,9 @@ class Faults(BaseModel):
     processing_seconds: float = Field(
         0.0, ge=0, description="Simulated time from create to done (validating ~10%, "
         "in_progress ~70%, finalizing ~20%). 0 = the first read already shows the end state.")
+    finalizing_seconds: float = Field(
+        0.0, ge=0, description="Extra seconds a batch stays `finalizing` (all lines answered, "
+        "finalizing_at set) before it is `completed`: a batch stuck in finalizing.")
 
     # -- per-line failures (error-file lines with response.status_code >= 400) ----------------
     fail_match: str | None = Field(
@@ -45,15 +48,31 @@ class Faults(BaseModel):
         None, ge=0, description="Only the first N lines (processing order) run; the batch ends "
         "`expired` and the rest come back with code batch_expired.")
     token_limit: int | None = Field(
-        None, ge=0, description="Enqueued-token quota: a batch whose estimated input tokens "
-        "exceed it fails with token_limit_exceeded after create succeeded.")
+        None, ge=0, description="Per-model enqueued-token quota, checked when a batch finishes "
+        "validating: its input tokens plus those of every batch of the same model created "
+        "before it and still validating, in_progress or finalizing at that moment (by the "
+        "clock; ended batches do not count, later ones queue behind it) must not exceed this, "
+        "else it ends `failed` with token_limit_exceeded (create itself succeeded). A batch's "
+        "input tokens = the sum over its lines of the usage.prompt_tokens the emulator reports "
+        "for that line (also for lines that fail): chat 3 + per message 4 + ceil(characters of "
+        "its text / 4); embeddings ceil(characters / 4) per string input, 1 per token id.")
     max_requests: int = Field(MAX_REQUESTS, ge=1, description="Most lines in one input file.")
     max_bytes: int = Field(MAX_BYTES, ge=1, description="Largest batch input file, in bytes.")
 
-    # -- output ordering -----------------------------------------------------------------------
+    # -- output file ---------------------------------------------------------------------------
     shuffle: bool = Field(
         True, description="Output and error lines come in a deterministic shuffled order "
         "(seeded by the batch id), never in input order.")
+    malformed_match: str | None = Field(
+        None, description="The output line of each request whose body JSON text contains "
+        "this substring is cut about in half (not JSON, no closing brace, still ending in a "
+        "newline). request_counts are unchanged.")
+    duplicate_match: str | None = Field(
+        None, description="The output line of each request whose body JSON text contains "
+        "this substring appears twice in the output file. request_counts are unchanged.")
+    extra_lines: int = Field(
+        0, ge=0, description="Add N well-formed success lines to the output file whose "
+        "custom_id (emulator-unknown-<n>) was never in the input. request_counts unchanged.")
 
     # -- HTTP-level faults on the API itself ---------------------------------------------------
     http_fail_times: int = Field(

@@ -6,7 +6,8 @@ someone reads the batch past the moment that work would have finished.
 
 Input is read line by line; output lines are spooled to disk with their offsets and then copied
 into the final file in a deterministic shuffled order, so memory stays bounded by the number of
-lines, not the size of the file.
+lines, not the size of the file. The output-file faults (malformed, duplicate and extra lines)
+are applied while spooling and never change ``request_counts``.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from array import array
 from pathlib import Path
 from typing import Any
 
-from . import answers
+from . import answers, quota
 from .faults import Faults
 from .store import Store
 from .timeline import (
@@ -57,9 +58,7 @@ def refresh(store: Store, rec: dict[str, Any], now: float) -> dict[str, Any]:
             return rec
         tl = Timeline(rec)
         if rec.get("validation") is None and not cancelled_while_validating(tl):
-            rec["validation"] = validate_input(store.batch_input_path(rec["id"]),
-                                               rec["endpoint"], Faults(**rec["faults"]))
-            store.save_batch(rec)
+            rec = _settle(store, rec)
             tl = Timeline(rec)
         status = status_of(rec, now)
         if rec.get("result") is None and rec.get("validation") is None and status == CANCELLED:
@@ -69,13 +68,28 @@ def refresh(store: Store, rec: dict[str, Any], now: float) -> dict[str, Any]:
             store.save_batch(rec)
         elif rec.get("result") is None and status in (COMPLETED, EXPIRED, CANCELLED):
             if status == COMPLETED:
-                k, finished, reason = tl.total, tl.done, None
+                k, finished, reason = tl.total, tl.completed, None
             elif status == EXPIRED:
                 k, finished, reason = tl.expire_at_line or 0, tl.done, "expired"
             else:
                 k, finished = rec.get("cancel_processed") or 0, tl.cancelled or now
                 reason = "cancelled"
             rec["result"] = execute(store, rec, k, reason, finished)
+            store.save_batch(rec)
+        return rec
+
+
+def _settle(store: Store, rec: dict[str, Any]) -> dict[str, Any]:
+    """``rec`` with its validation (and token quota check) done, unless a cancel prevented it."""
+    with store.locked(f"batch-{rec['id']}"):
+        rec = store.load_batch(rec["id"]) or rec
+        if rec.get("validation") is None and not cancelled_while_validating(Timeline(rec)):
+            v = validate_input(store.batch_input_path(rec["id"]), rec["endpoint"],
+                               Faults(**rec["faults"]))
+            error = quota.check(store, rec, v, lambda other: _settle(store, other))
+            if error is not None:
+                v["errors"].append(error)
+            rec["validation"] = v
             store.save_batch(rec)
         return rec
 
@@ -169,10 +183,15 @@ def execute(store: Store, rec: dict[str, Any], k: int, reason: str | None,
     err = _Spool(store.tmp_path(".err"))
     not_run = {"code": "batch_expired" if reason == "expired" else "batch_cancelled",
                "message": _EXPIRED_MESSAGE if reason == "expired" else _CANCELLED_MESSAGE}
-    check_body = faults.fail_match is not None or faults.fail_rate > 0
+    check_fail = faults.fail_match is not None or faults.fail_rate > 0
+    # The body's JSON text is what the *_match knobs look in; skip building it when unused.
+    need_text = check_fail or faults.malformed_match is not None or (
+        faults.duplicate_match is not None)
     rate_cut = int(faults.fail_rate * 2**64)
     counts_path = store.fail_counts_path()
     in_tokens = out_tokens = 0
+    bogus = 0  # output lines that are not one answer per request (duplicates, extras)
+    input_ids: set[str] = set()
     hold = store.locked("fail_counts") if faults.fail_times is not None else (
         contextlib.nullcontext())
     with hold:
@@ -187,14 +206,16 @@ def execute(store: Store, rec: dict[str, Any], k: int, reason: str | None,
                 i, index = index, index + 1
                 req = json.loads(raw.decode("utf-8"))
                 cid, body = req["custom_id"], req["body"]
+                if faults.extra_lines:
+                    input_ids.add(cid)
                 h = hashlib.blake2b(f"{batch_id}:{i}".encode(), digest_size=32).hexdigest()
                 line_id, request_id = f"batch_req_{h[:32]}", f"req_{h[32:]}"
                 if i >= k:
                     err.write(json.dumps({"id": line_id, "custom_id": cid, "response": None,
                                           "error": not_run}))
                     continue
-                if check_body:
-                    text = json.dumps(body, ensure_ascii=False)
+                text = json.dumps(body, ensure_ascii=False) if need_text else ""
+                if check_fail:
                     fail = (faults.fail_match is not None and faults.fail_match in text) or (
                         rate_cut > 0 and int.from_bytes(hashlib.sha256(
                             f"{cid}\n{text}".encode("utf-8", "surrogatepass")).digest()[:8],
@@ -213,12 +234,7 @@ def execute(store: Store, rec: dict[str, Any], k: int, reason: str | None,
                             "body": _failure_body(faults.fail_status)}, "error": None}))
                         continue
                 try:
-                    if endpoint == "/v1/embeddings":
-                        answer, pt = answers.embeddings(body)
-                        answer_json, ct = json.dumps(answer), 0
-                    else:
-                        answer_json, pt, ct = answers.chat_completion_json(
-                            body, completion_id=f"chatcmpl-emu{h[:24]}", created=created)
+                    answer_json, pt, ct = _answer(endpoint, body, h, created)
                 except answers.RequestError as e:
                     err.write(json.dumps({"id": line_id, "custom_id": cid, "response": {
                         "status_code": 400, "request_id": request_id, "body": {"error": {
@@ -228,9 +244,18 @@ def execute(store: Store, rec: dict[str, Any], k: int, reason: str | None,
                 in_tokens += pt
                 out_tokens += ct
                 # Same text as json.dumps of the line object, without re-encoding the answer.
-                out.write(_OK_LINE % (line_id, _quote(cid), request_id, answer_json))
+                line = _OK_LINE % (line_id, _quote(cid), request_id, answer_json)
+                if faults.malformed_match is not None and faults.malformed_match in text:
+                    line = line[:len(line) // 2].rstrip("}")  # cut: no longer JSON
+                out.write(line)
+                if faults.duplicate_match is not None and faults.duplicate_match in text:
+                    out.write(line)
+                    bogus += 1
         if counts_changed:
             store.write_json(counts_path, counts)
+    for n in range(faults.extra_lines):
+        out.write(_extra_line(rec, n, input_ids, created))
+        bogus += 1
     files = {}
     for kind, spool in (("output", out), ("error", err)):
         path = spool.finish(f"{batch_id}:{kind}", faults.shuffle)
@@ -239,6 +264,29 @@ def execute(store: Store, rec: dict[str, Any], k: int, reason: str | None,
             created_at=created, expires_at=created + 30 * DAY)["id"]
     return {
         "output_file_id": files["output"], "error_file_id": files["error"],
-        "completed": out.count, "failed": err.count,
+        "completed": out.count - bogus, "failed": err.count,
         "usage": usage_dict(in_tokens, out_tokens),
     }
+
+
+def _answer(endpoint: str, body: dict[str, Any], h: str, created: int) -> tuple[str, int, int]:
+    """(response body JSON, prompt tokens, completion tokens); RequestError for a bad body."""
+    if endpoint == "/v1/embeddings":
+        answer, pt = answers.embeddings(body)
+        return json.dumps(answer), pt, 0
+    return answers.chat_completion_json(body, completion_id=f"chatcmpl-emu{h[:24]}",
+                                        created=created)
+
+
+def _extra_line(rec: dict[str, Any], n: int, input_ids: set[str], created: int) -> str:
+    """A well-formed success line for a request that was never in the input (extra_lines)."""
+    cid = f"emulator-unknown-{n}"
+    while cid in input_ids:  # it must not name a real request
+        cid += "-x"
+    model = (rec.get("validation") or {}).get("model") or rec.get("model") or "unknown"
+    text = f"[batchsql emulator] extra output line {n}: no such request was sent."
+    body = ({"model": model, "input": text} if rec["endpoint"] == "/v1/embeddings" else
+            {"model": model, "messages": [{"role": "user", "content": text}]})
+    h = hashlib.blake2b(f"{rec['id']}:extra:{n}".encode(), digest_size=32).hexdigest()
+    answer_json, _, _ = _answer(rec["endpoint"], body, h, created)
+    return _OK_LINE % (f"batch_req_{h[:32]}", _quote(cid), f"req_{h[32:]}", answer_json)

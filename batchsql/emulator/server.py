@@ -1,7 +1,7 @@
 """The HTTP side: a ThreadingHTTPServer on loopback that the unmodified ``openai`` SDK talks to.
 
 ``EmulatorServer`` is the public handle: start/stop (or use it as a context manager), read its
-``base_url``, change faults, move the clock, read stats. The endpoints themselves are in
+``base_url``, change faults, move the clock, read stats and batches. The endpoints themselves are in
 ``api.py``; this module only turns HTTP requests into ``api.Request`` objects and responses back
 into bytes (HTTP/1.1 with keep-alive, as the SDK's connection pool expects).
 """
@@ -17,12 +17,14 @@ import sys
 import threading
 import time
 import traceback
+from collections import Counter
 from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from . import processing, timeline
 from .api import Api, Request
 from .faults import Faults
 from .store import Store
@@ -52,6 +54,9 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "batchsql-emulator"
     timeout = 300  # an idle keep-alive connection is dropped after this many seconds
+    # Headers and body go out as separate writes: with Nagle on, the body waits for the
+    # client's delayed ACK, ~40 ms per request.
+    disable_nagle_algorithm = True
     server: _HTTPServer
 
     def setup(self) -> None:
@@ -255,3 +260,15 @@ class EmulatorServer:
         """Counters and batches by status, e.g. ``{"files_created": 2, "batches_created": 1,
         "batches_by_status": {"completed": 1}, ...}``."""
         return self.api.stats()
+
+    def list_batches(self) -> list[dict[str, Any]]:
+        """Every stored batch as its Batch JSON at the emulator's now, oldest first."""
+        now = self.store.now()
+        recs = sorted(self.store.list_batches(), key=lambda r: r["seq"])
+        return [timeline.batch_view(processing.refresh(self.store, r, now), now) for r in recs]
+
+    def batches_with_metadata(self, key: str) -> dict[str, int]:
+        """How many batches were created per value of metadata ``key`` (batches without that
+        key are left out), e.g. ``{"chunk-1": 1, "chunk-2": 1}``; includes ended batches."""
+        return dict(Counter(r["metadata"][key] for r in self.store.list_batches()
+                            if key in (r.get("metadata") or {})))

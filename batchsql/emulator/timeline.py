@@ -1,8 +1,9 @@
 """A batch's life as a pure function of the emulator clock, and the Batch JSON it shows.
 
-Timeline for ``P = processing_seconds`` (captured at create) from ``t0 = created``::
+Timeline for ``P = processing_seconds`` and ``F = finalizing_seconds`` (captured at create) from
+``t0 = created``::
 
-    validating [t0, t0+0.1P)  in_progress [.., t0+0.8P)  finalizing [.., t0+P)  completed at t0+P
+    validating [t0, t0+0.1P)  in_progress [.., t0+0.8P)  finalizing [.., t0+P+F)  completed then
 
 A batch that fails validation is ``failed`` at t0+0.1P; an expiring one stays ``in_progress``
 (stalled at ``expire_after_lines``) and is ``expired`` at t0+P; a cancelled one is
@@ -38,7 +39,8 @@ class Timeline:
         self.created = t0
         self.validated = t0 + 0.1 * p
         self.finalizing = t0 + 0.8 * p
-        self.done = t0 + p
+        self.done = t0 + p  # all lines answered; an expiring batch expires here
+        self.completed = self.done + float(rec["faults"].get("finalizing_seconds", 0.0))
         self.cancel_at: float | None = rec.get("cancel_at")
         self.cancelled = None if self.cancel_at is None else self.cancel_at + 0.1 * p
         v = rec.get("validation")
@@ -57,7 +59,7 @@ class Timeline:
             return IN_PROGRESS if now < self.done else EXPIRED
         if now < self.finalizing:
             return IN_PROGRESS
-        return FINALIZING if now < self.done else COMPLETED
+        return FINALIZING if now < self.completed else COMPLETED
 
     def processed(self, now: float) -> int:
         """Lines answered by ``now`` (processing runs evenly through the in_progress phase)."""
@@ -127,7 +129,7 @@ def batch_view(rec: dict[str, Any], now: float, *, cancelling: bool = False) -> 
         "created_at": _ts(tl.created), "in_progress_at": _ts(in_progress_at),
         "expires_at": _ts(tl.created) + DAY,
         "finalizing_at": _ts(finalizing_at),
-        "completed_at": _ts(tl.done) if status == COMPLETED else None,
+        "completed_at": _ts(tl.completed) if status == COMPLETED else None,
         "failed_at": _ts(tl.validated) if status == FAILED else None,
         "expired_at": _ts(tl.done) if status == EXPIRED else None,
         "cancelling_at": _ts(tl.cancel_at),

@@ -2,8 +2,9 @@
 
 Checks: JSON per line, required fields, method, ``url`` equal to the batch endpoint, unique
 ``custom_id``, one ``body.model`` for the whole file, no streaming, the line and size limits,
-and the fault knobs (fail_validation, invalid_match, token_limit). Any error fails the batch;
-``errors.data`` lists them with 1-based line numbers.
+and the fault knobs fail_validation and invalid_match. Any error fails the batch; ``errors.data``
+lists them with 1-based line numbers. It also counts the input tokens that ``quota.py`` checks
+against ``token_limit`` (which depends on other batches, so it is not checked here).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from .answers import prompt_tokens
 from .faults import Faults
 
 MAX_VALIDATION_ERRORS = 1000  # past this, errors.data is cut (the batch fails either way)
@@ -46,7 +48,7 @@ def validate_input(path: Path, endpoint: str, faults: Faults) -> dict[str, Any]:
     if size > faults.max_bytes:
         errors.append(_error("invalid_request", f"The input file is {size} bytes, above the "
                              f"maximum of {faults.max_bytes} bytes per batch."))
-        return {"total": 0, "model": None, "errors": errors}
+        return {"total": 0, "model": None, "errors": errors, "tokens": 0}
     invalid = faults.invalid_match.encode("utf-8") if faults.invalid_match else None
     seen: set[str] = set()
     model: str | None = None
@@ -62,7 +64,6 @@ def validate_input(path: Path, endpoint: str, faults: Faults) -> dict[str, Any]:
                 errors.append(_error("invalid_request", f"The input file has more than "
                                      f"{faults.max_requests} requests.", line=lineno))
                 break
-            tokens += len(raw) // 4
             if invalid is not None and invalid in raw:
                 errors.append(_error("invalid_request", "[batchsql emulator] This line "
                                      "matches the invalid_match fault.", line=lineno))
@@ -86,14 +87,10 @@ def validate_input(path: Path, endpoint: str, faults: Faults) -> dict[str, Any]:
                 errors.append(_error(code, message, param, lineno))
                 continue
             model = model or req["body"]["model"]
+            tokens += prompt_tokens(endpoint, req["body"])
     if total == 0 and not errors:
         errors.append(_error("empty_file", "The input file has no requests."))
-    if faults.token_limit is not None and tokens > faults.token_limit and not errors:
-        errors.append(_error("token_limit_exceeded", f"Enqueued token limit reached for {model} "
-                             f"in organization org-emulator. Limit: {faults.token_limit:,} "
-                             "enqueued tokens. Please try again once some in_progress batches "
-                             "have been completed."))
-    return {"total": total, "model": model, "errors": errors}
+    return {"total": total, "model": model, "errors": errors, "tokens": tokens}
 
 
 def _check_line(req: dict[str, Any], endpoint: str, seen: set[str],

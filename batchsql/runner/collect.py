@@ -34,15 +34,19 @@ class Collector:
         self.r = runner
 
     def collect(self, summary: RunSummary) -> int:
-        """Collect every batch of the spec the provider has finished; returns how many."""
-        finished = 0
+        """Collect every batch of the spec the provider has finished.
+
+        Returns how many of them ran (so freed enqueued tokens): a batch refused for the
+        token quota does not count, which keeps a waiting run from resubmitting in a loop.
+        """
+        freed = 0
         for batch in self.r.state.open_batches(self.r.spec.name):
             info = self.refresh(batch)
             if info is None or not info.terminal:
                 continue
             self.collect_batch(summary, batch, info)
-            finished += 1
-        return finished
+            freed += not _quota_refused(info)
+        return freed
 
     def refresh(self, batch: dict[str, Any]) -> BatchInfo | None:
         """The provider's view of an open batch (resolving an unfinished intent first)."""
@@ -81,7 +85,7 @@ class Collector:
         if line_errors:
             r.wh.insert_arrow(r.collect_stage, outputs.outcome_table(r.spec, line_errors, None))
         missing = missing_reason(info)
-        if info.status == "failed" and any(e.get("code") == TOKEN_LIMIT for e in info.errors):
+        if _quota_refused(info):
             # Refused for the enqueued-token quota: its rows are pending again, and this run
             # resubmits them when its own batches finish and free the quota.
             summary.quota_hit = True
@@ -152,8 +156,7 @@ def missing_reason(info: BatchInfo) -> tuple[str, str] | None:
     never ran the other requests: they are pending again without spending an attempt.
     """
     if info.status == "failed":
-        if any(isinstance(e.get("line"), int) for e in info.errors) or any(
-                e.get("code") == TOKEN_LIMIT for e in info.errors):
+        if any(isinstance(e.get("line"), int) for e in info.errors) or _quota_refused(info):
             return None
         return FAILED, _batch_error(info)
     if info.status == "expired":
@@ -161,6 +164,10 @@ def missing_reason(info: BatchInfo) -> tuple[str, str] | None:
     if info.status == "cancelled":
         return CANCELLED, "batch was cancelled before this request ran"
     return MISSING, "the provider returned no result line for this request"
+
+
+def _quota_refused(info: BatchInfo) -> bool:
+    return info.status == "failed" and any(e.get("code") == TOKEN_LIMIT for e in info.errors)
 
 
 def _batch_error(info: BatchInfo) -> str:

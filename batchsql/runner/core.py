@@ -17,6 +17,7 @@ from sqlglot import exp
 
 from batchsql import outputs, plan, sql
 from batchsql.errors import BatchsqlError, SpecError
+from batchsql.lock import SpecLock
 from batchsql.pricing import BATCH_DISCOUNT, price_of
 from batchsql.prompts import Prompt, compile_prompt
 from batchsql.providers.base import Provider
@@ -80,7 +81,7 @@ class Runner:
     def __init__(self, spec: Spec, wh: Warehouse, provider: Provider, *, work_dir: Path,
                  target_name: str = "", poll_interval: float = 5.0,
                  max_requests: int | None = None, token_limit: int | None = None,
-                 on_event: Event = _ignore) -> None:
+                 lock_wait: float = 0.0, on_event: Event = _ignore) -> None:
         self.spec = spec
         self.wh = wh
         self.provider = provider
@@ -91,6 +92,7 @@ class Runner:
         self.limits = plan.Limits(
             max_requests=min(limits.max_requests, max_requests or limits.max_requests),
             max_bytes=limits.max_bytes, max_tokens=token_limit)
+        self.lock_wait = lock_wait
         self.emit = on_event
         self.prompt: Prompt = compile_prompt(spec)
         self.output = sql.parse_table(spec.output.table, wh.dialect)
@@ -112,27 +114,34 @@ class Runner:
     def run(self, *, wait: bool = True, max_wait: float | None = None) -> RunSummary:
         """Collect, select, submit; with ``wait``, poll until nothing is in flight."""
         summary = RunSummary(run_id=uuid.uuid4().hex[:16], spec=self.spec.name)
-        self.prepare()
-        self.state.start_run({
-            "run_id": summary.run_id, "spec": self.spec.name, "spec_path": self.spec.path,
-            "target": self.target_name, "user_name": _user(), "host": socket.gethostname(),
-        })
-        try:
-            self.collector.collect(summary)
-            self.emit("rendering", {})
-            self.render_stage()
-            self.submit_pass(summary, first=True)
-            if wait:
-                self.wait(summary, max_wait=max_wait)
-            summary.in_flight = len(self.state.open_batches(self.spec.name))
-            summary.given_up = self.count_given_up()
-        except BaseException as e:
-            self.state.finish_run(summary.run_id, status="error", error=_safe(e),
-                                  **self._run_figures(summary))
-            raise
-        self.state.finish_run(summary.run_id, status="ok", **self._run_figures(summary))
+        with self._locked(summary.run_id):
+            self.prepare()
+            self.state.start_run({
+                "run_id": summary.run_id, "spec": self.spec.name, "spec_path": self.spec.path,
+                "target": self.target_name, "user_name": _user(), "host": socket.gethostname(),
+            })
+            try:
+                self.collector.collect(summary)
+                self.emit("rendering", {})
+                self.render_stage()
+                self.submit_pass(summary, first=True)
+                if wait:
+                    self.wait(summary, max_wait=max_wait)
+                summary.in_flight = len(self.state.open_batches(self.spec.name))
+                summary.given_up = self.count_given_up()
+            except BaseException as e:
+                self.state.finish_run(summary.run_id, status="error", error=_safe(e),
+                                      **self._run_figures(summary))
+                raise
+            self.state.finish_run(summary.run_id, status="ok", **self._run_figures(summary))
         self.emit("done", {"summary": summary})
         return summary
+
+    def _locked(self, run_id: str) -> SpecLock:
+        """The spec's lock: one run of a spec at a time, whatever machine it runs on."""
+        self._lock = SpecLock(self.wh, sql.sibling(self.output, "_batchsql_locks"),
+                              self.spec.name, run_id, wait=self.lock_wait)
+        return self._lock
 
     def prepare(self) -> None:
         """Check the source against the spec and create the tables (idempotent)."""
@@ -148,15 +157,16 @@ class Runner:
     def cancel(self, *, max_wait: float | None = None) -> RunSummary:
         """Cancel the spec's batches in flight and collect their partial results."""
         summary = RunSummary(run_id=uuid.uuid4().hex[:16], spec=self.spec.name)
-        self.prepare()
-        for batch in self.state.open_batches(self.spec.name):
-            info = self.collector.refresh(batch)
-            if info is not None and not info.terminal:
-                self.provider.cancel(info.id)
-                self.emit("cancelling", {"batch": info.id})
-        self.collector.collect(summary)
-        self.wait(summary, max_wait=max_wait, submit=False)
-        summary.in_flight = len(self.state.open_batches(self.spec.name))
+        with self._locked(summary.run_id):
+            self.prepare()
+            for batch in self.state.open_batches(self.spec.name):
+                info = self.collector.refresh(batch)
+                if info is not None and not info.terminal:
+                    self.provider.cancel(info.id)
+                    self.emit("cancelling", {"batch": info.id})
+            self.collector.collect(summary)
+            self.wait(summary, max_wait=max_wait, submit=False)
+            summary.in_flight = len(self.state.open_batches(self.spec.name))
         return summary
 
     # -- selecting and submitting -----------------------------------------------------------
@@ -290,6 +300,7 @@ class Runner:
                 return
             time.sleep(delay)
             delay = min(delay * 1.5, self.poll_interval)
+            self._lock.heartbeat()
             if self.collector.collect(summary) and submit and summary.deferred:
                 self.submit_pass(summary, first=False)
 

@@ -11,15 +11,15 @@ from batchsql.warehouses.base import Warehouse
 __all__ = ["Warehouse", "connect"]
 
 
-def connect(target: Target, *, base_dir: Path | None = None) -> Warehouse:
-    """Open the warehouse a target describes."""
+def connect(target: Target, *, base_dir: Path | None = None, open_wait: float = 0.0) -> Warehouse:
+    """Open the warehouse a target describes (waiting ``open_wait`` s for a busy file)."""
     if target.type == "duckdb":
         from batchsql.warehouses.duckdb import DuckDBWarehouse
 
         path = str(target.fields.get("path") or ":memory:")
         if path != ":memory:" and base_dir is not None and not Path(path).is_absolute():
             path = str(base_dir / path)
-        return DuckDBWarehouse(path)
+        return DuckDBWarehouse(path, open_wait=open_wait)
     raise ProfileError(
         f"target '{target.name}' has type '{target.type}'; this version of batchsql supports "
         "warehouses of type 'duckdb'")

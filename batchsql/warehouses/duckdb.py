@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import time
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -12,8 +14,35 @@ import duckdb
 import pyarrow as pa
 from sqlglot import exp
 
-from batchsql.errors import WarehouseError
+from batchsql.errors import LockedError, WarehouseError
 from batchsql.warehouses.base import Statement, Warehouse
+
+#: DuckDB's refusal when another process holds the database file's lock, and the PID it names.
+_FILE_LOCKED = "Could not set lock on file"
+_LOCK_PID = re.compile(r"\(PID (\d+)\)")
+
+
+def _connect(path: str, wait: float) -> duckdb.DuckDBPyConnection:
+    """Open a database file, retrying every 0.25 s for ``wait`` s while another process has it.
+
+    DuckDB lets one process at a time open a file for writing; a second one gets an IOException.
+    """
+    deadline = time.monotonic() + max(wait, 0.0)
+    while True:
+        try:
+            return duckdb.connect(path)
+        except duckdb.Error as e:
+            if _FILE_LOCKED not in str(e):
+                raise WarehouseError(f"cannot open DuckDB database {path!r}: {e}") from e
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                pid = _LOCK_PID.search(str(e))
+                who = f"another process (PID {pid.group(1)})" if pid else "another process"
+                waited = f" (still open after waiting {wait:g} s)" if wait > 0 else ""
+                raise LockedError(
+                    f"{who} has {path} open{waited} — probably another batchsql run or a dbt "
+                    f"run; DuckDB allows one writing process at a time") from e
+            time.sleep(min(0.25, remaining))
 
 
 class DuckDBWarehouse(Warehouse):
@@ -22,13 +51,11 @@ class DuckDBWarehouse(Warehouse):
     dialect = "duckdb"
 
     def __init__(self, path: str | Path = ":memory:", *,
-                 connection: duckdb.DuckDBPyConnection | None = None) -> None:
+                 connection: duckdb.DuckDBPyConnection | None = None,
+                 open_wait: float = 0.0) -> None:
         self.path = str(path)
         self._owned = connection is None
-        try:
-            self._con = connection if connection is not None else duckdb.connect(self.path)
-        except duckdb.Error as e:
-            raise WarehouseError(f"cannot open DuckDB database {self.path!r}: {e}") from e
+        self._con = connection if connection is not None else _connect(self.path, open_wait)
 
     def execute(self, statement: Statement, params: Sequence[Any] = ()) -> None:
         self._run(self._con, statement, params)

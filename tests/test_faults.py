@@ -1,0 +1,198 @@
+"""The fault matrix: every documented OpenAI Batch API fault, produced by the emulator.
+
+Each case says what batchsql must do about it, and checks that every source row ends with
+exactly one success (or a recorded, explained failure) and no batch was paid for twice.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pytest
+
+from batchsql import api
+from batchsql.emulator import Faults
+from batchsql.plan import CHAT_COMPLETIONS, Limits
+from batchsql.prompts import compile_prompt
+from batchsql.providers import OpenAIProvider
+from batchsql.runner import Runner
+from batchsql.runner.source import Renderer
+from batchsql.spec import load_spec
+from batchsql.warehouses.duckdb import DuckDBWarehouse
+
+from .conftest import TICKETS, Project
+
+N = len(TICKETS)
+
+
+def successes(project: Project) -> dict[int, int]:
+    rows = project.query("select ticket_id, count(*) from analytics.labels "
+                         "where _status = 'succeeded' group by 1")
+    return dict(rows)
+
+
+def assert_all_succeeded_once(project: Project) -> None:
+    assert successes(project) == {t[0]: 1 for t in TICKETS}
+
+
+def one_batch_per_intent(project: Project) -> None:
+    per_intent = project.emulator.batches_with_metadata("batchsql_batch")
+    assert per_intent and set(per_intent.values()) == {1}, per_intent
+
+
+def max_estimated_tokens(project: Project) -> int:
+    """batchsql's own input-token estimate of the largest test request."""
+    spec = load_spec(project.spec)
+    renderer = Renderer(spec, compile_prompt(spec), CHAT_COMPLETIONS)
+    rows = pa.RecordBatch.from_pylist([dict(zip(("ticket_id", "subject", "body"), t,
+                                                strict=True)) for t in TICKETS])
+    return max(renderer.render(rows).column("_est_tokens").to_pylist())
+
+
+def test_validation_errors_fail_their_lines_and_resubmit_the_rest(project: Project) -> None:
+    project.emulator.set_faults(Faults(invalid_match="crashes with an error"))
+    first = project.run()
+    assert first.outcomes == {"failed": 1}
+    error = project.query("select _error from analytics.labels where ticket_id = 2")[0][0]
+    assert "batch validation failed at line 2" in error
+    project.emulator.set_faults(Faults())
+    second = project.run()
+    # The other rows never ran: pending again, without spending an attempt.
+    assert (second.selected, second.succeeded) == (N, N)
+    assert project.query("select max(_attempt) from analytics.labels_current "
+                         "where ticket_id <> 2") == [(1,)]
+
+
+def test_token_limit_exceeded_rows_are_pending_again(project: Project) -> None:
+    project.emulator.set_faults(Faults(token_limit=10))
+    first = project.run()
+    assert first.succeeded == 0 and first.failed == 0  # not an outcome: never ran
+    assert first.quota_hit
+    batches = project.query("select error from analytics._batchsql_batches")
+    assert "token_limit_exceeded" in batches[0][0]
+    project.emulator.set_faults(Faults())
+    second = project.run()
+    assert (second.selected, second.succeeded) == (N, N)
+    assert project.query("select max(_attempt) from analytics.labels") == [(1,)]
+
+
+def test_enqueued_token_limit_paces_submission(project: Project) -> None:
+    # The provider enforces a quota that fits about three requests in flight at once; told
+    # the quota, batchsql sizes chunks under it and submits more as batches finish.
+    limit = 3 * max_estimated_tokens(project)
+    project.emulator.set_faults(Faults(token_limit=limit, processing_seconds=1))
+    project.set_provider(enqueued_token_limit=limit)
+    summary = project.run()
+    assert summary.succeeded == N and not summary.quota_hit
+    assert summary.batches_submitted > 2
+    failed = project.query("select count(*) from analytics._batchsql_batches "
+                           "where provider_status = 'failed'")
+    assert failed == [(0,)]
+    assert_all_succeeded_once(project)
+
+
+def test_all_lines_failed_batch_has_no_output_file(project: Project) -> None:
+    project.emulator.set_faults(Faults(fail_match="Subject", fail_status=400))
+    summary = project.run()
+    assert summary.outcomes == {"failed": N}
+    files = project.query("select output_file_id, error_file_id from analytics._batchsql_batches")
+    assert files[0][0] is None and files[0][1] is not None
+
+
+@pytest.mark.parametrize("endpoint", ["POST /v1/files", "POST /v1/batches", "GET /v1/batches",
+                                      "GET /v1/files"])
+@pytest.mark.parametrize("status", [429, 503])
+def test_rate_limits_and_server_errors_are_retried(project: Project, endpoint: str,
+                                                  status: int) -> None:
+    project.emulator.set_faults(Faults(http_fail_times=2, http_fail_match=endpoint,
+                                       http_fail_status=status))
+    summary = project.run()
+    assert summary.succeeded == N
+    assert project.emulator.stats()["http_faults_injected"] == 2
+    assert_all_succeeded_once(project)
+    one_batch_per_intent(project)
+
+
+def test_timed_out_create_leaves_no_duplicate(project: Project) -> None:
+    # The create happens but its answer is lost; the SDK retries and creates a second batch.
+    project.emulator.set_faults(Faults(http_fail_times=1, http_fail_match="POST /v1/batches",
+                                       http_fail_after=True, processing_seconds=2))
+    summary = project.run()
+    assert summary.succeeded == N
+    assert project.emulator.stats()["duplicate_batches"] >= 1
+    duplicates = project.query("select duplicates from analytics._batchsql_batches")
+    assert duplicates[0][0]  # recorded, and cancelled at the provider
+    cancelled = [b for b in project.emulator.list_batches() if b["id"] == duplicates[0][0]]
+    assert cancelled[0]["status"] in ("cancelling", "cancelled")
+    assert_all_succeeded_once(project)
+
+
+def test_malformed_result_lines_become_failed_rows(project: Project) -> None:
+    project.emulator.set_faults(Faults(malformed_match="Dark mode please"))
+    summary = project.run()
+    assert summary.outcomes == {"succeeded": N - 1, "failed": 1}
+    error = project.query("select _error from analytics.labels where ticket_id = 3")[0][0]
+    assert error.startswith("malformed result line")
+    project.emulator.set_faults(Faults())
+    assert project.run().succeeded == 1
+
+
+def test_unknown_custom_ids_are_reported_and_ignored(project: Project) -> None:
+    project.emulator.set_faults(Faults(extra_lines=2))
+    summary = project.run()
+    assert summary.unknown_lines == 2 and summary.succeeded == N
+    assert project.query("select unknown_lines from analytics._batchsql_batches") == [(2,)]
+    assert project.query("select count(*) from analytics.labels") == [(N,)]
+
+
+def test_repeated_result_lines_count_once(project: Project) -> None:
+    project.emulator.set_faults(Faults(duplicate_match="Password reset"))
+    project.run()
+    assert_all_succeeded_once(project)
+
+
+def test_batch_stuck_in_finalizing_keeps_being_polled(project: Project) -> None:
+    project.emulator.set_faults(Faults(processing_seconds=10, finalizing_seconds=7200))
+    project.run(wait=False)
+    project.emulator.advance_clock(60)
+    again = project.run(wait=False)
+    assert (again.collected_batches, again.in_flight) == (0, 1)
+    status = api.status(project.spec, project_dir=project.dir, profiles_dir=project.dir)
+    assert status.in_flight[0].provider_status == "finalizing"
+    project.emulator.advance_clock(7200)
+    done = project.run(wait=False)
+    assert (done.collected_batches, done.succeeded) == (1, N)
+
+
+def test_cancel_collects_partial_results(project: Project) -> None:
+    project.emulator.set_faults(Faults(processing_seconds=100))
+    project.run(wait=False)
+    project.emulator.advance_clock(50)  # about half the lines have run
+    summary = api.cancel(project.spec, project_dir=project.dir, profiles_dir=project.dir)
+    assert summary.collected_batches == 1 and summary.in_flight == 0
+    done = summary.outcomes.get("succeeded", 0)
+    assert 0 < done < N and summary.outcomes["cancelled"] == N - done
+    # Cancelled lines never ran: the next run sends exactly those.
+    project.emulator.set_faults(Faults())
+    again = project.run()
+    assert (again.selected, again.succeeded) == (N - done, N - done)
+    assert_all_succeeded_once(project)
+
+
+def test_requests_over_any_limit_fail_without_being_sent(project: Project) -> None:
+    project.write_tickets([*TICKETS, (99, "Huge", "x" * 2000)])
+    spec = load_spec(project.spec)
+
+    class Tiny(OpenAIProvider):
+        MAX_BYTES = 1500
+
+    wh = DuckDBWarehouse(project.db)
+    provider = Tiny(api_key="x", base_url=project.emulator.base_url)
+    runner = Runner(spec, wh, provider, work_dir=project.dir / ".batchsql", poll_interval=0.2,
+                    token_limit=10_000)
+    assert runner.limits == Limits(50_000, 1500, 10_000)
+    summary = runner.run()
+    assert summary.not_sent == 1 and summary.succeeded == N
+    error = wh.fetch("select _error from analytics.labels where ticket_id = 99")[0][0]
+    assert "over the provider's limit of 1,500 bytes" in error
+    provider.close()
+    wh.close()
