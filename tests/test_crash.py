@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -50,3 +51,21 @@ def test_killed_at_any_step_then_resumed(project: Project, point: str) -> None:
                               "where _status = 'succeeded' group by 1"))
     assert rows == {t[0]: 1 for t in TICKETS}
     assert project.query("select count(*) from analytics.labels") == [(len(TICKETS),)]
+
+
+def test_intent_resumed_on_another_machine(project: Project) -> None:
+    """Killed after the intent, resumed where the local spool file does not exist."""
+    args = ["run", str(project.spec), "--profiles-dir", str(project.dir)]
+    killed = cli(project, "-m", "tests.crash_cli", "after_intent", "--", *args)
+    assert killed.returncode == -signal.SIGKILL
+    shutil.rmtree(project.dir / ".batchsql")  # another machine: no spool
+
+    again = cli(project, "-m", "batchsql", *args)
+    assert again.returncode == 0, again.stderr + again.stdout
+    # Nothing had reached the provider, so the intent is abandoned and its rows sent afresh.
+    assert project.query("select status, error from analytics._batchsql_batches "
+                         "where status = 'abandoned'")[0][1].startswith("interrupted before")
+    assert project.emulator.stats()["batches_created"] == 1
+    rows = dict(project.query("select ticket_id, count(*) from analytics.labels "
+                              "where _status = 'succeeded' group by 1"))
+    assert rows == {t[0]: 1 for t in TICKETS}
