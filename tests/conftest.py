@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import openai
 import pytest
 
 from batchsql import api
@@ -52,6 +53,18 @@ max_attempts: 3
 def emulator(tmp_path: Path) -> Iterator[EmulatorServer]:
     with EmulatorServer(state_dir=tmp_path / "emulator", faults=Faults()) as server:
         yield server
+
+
+@pytest.fixture
+def srv(tmp_path: Path) -> Iterator[EmulatorServer]:
+    """An emulator with no faults, for tests that drive it with the SDK directly."""
+    with EmulatorServer(tmp_path / "state") as server:
+        yield server
+
+
+@pytest.fixture
+def client(srv: EmulatorServer) -> openai.OpenAI:
+    return openai.OpenAI(base_url=srv.base_url, api_key="sk-test", max_retries=0)
 
 
 @dataclass

@@ -6,7 +6,6 @@ import json
 import threading
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -80,17 +79,6 @@ def wire_batch(srv: EmulatorServer, batch_id: str, method: str = "GET",
     assert set(body) >= set(Batch.model_fields)  # every SDK field is present on the wire
     Batch.model_validate(body)
     return body
-
-
-@pytest.fixture
-def srv(tmp_path: Path) -> Iterator[EmulatorServer]:
-    with EmulatorServer(tmp_path / "state") as server:
-        yield server
-
-
-@pytest.fixture
-def client(srv: EmulatorServer) -> openai.OpenAI:
-    return client_for(srv)
 
 
 TICKETS = [

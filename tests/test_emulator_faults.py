@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import openai
@@ -16,7 +14,6 @@ from tests.test_emulator import (
     CHAT,
     MODEL,
     chat_line,
-    client_for,
     raw,
     read_jsonl,
     submit,
@@ -26,17 +23,6 @@ from tests.test_emulator_support import check_openapi
 
 EMBED = "/v1/embeddings"
 OTHER_MODEL = "gpt-4.1-mini"
-
-
-@pytest.fixture
-def srv(tmp_path: Path) -> Iterator[EmulatorServer]:
-    with EmulatorServer(tmp_path / "state") as server:
-        yield server
-
-
-@pytest.fixture
-def client(srv: EmulatorServer) -> openai.OpenAI:
-    return client_for(srv)
 
 
 def big_lines(tag: str, model: str = MODEL) -> list[dict[str, Any]]:
