@@ -64,20 +64,22 @@ class Submitter:
             file_id = provider.upload(path)
             self.r.state.update_batch(uuid, input_file_id=file_id)
         try:
-            provider.create(file_id, endpoint=batch["endpoint"], metadata=self.metadata(batch))
+            created = provider.create(file_id, endpoint=batch["endpoint"],
+                                      metadata=self.metadata(batch))
         except ProviderError as e:
             if e.transient:
                 raise  # it may exist: the next run looks for it before creating another
             provider.delete_file(file_id)
             self.r.state.update_batch(uuid, status="abandoned", error=str(e))
             raise
-        return self._confirm(batch, provider.find_batches(INTENT_KEY, uuid, since=_since(batch)))
+        found = provider.find_batches(INTENT_KEY, uuid, since=_since(batch))
+        if created.id not in {b.id for b in found}:
+            # A list that lags behind the create must not hide the batch we just made.
+            found = sorted([*found, created], key=lambda b: (b.created_at, b.id))
+        return self._confirm(batch, found)
 
     def _confirm(self, batch: dict[str, Any], found: list[BatchInfo]) -> BatchInfo:
         """Record the earliest batch of an intent as its batch; cancel any duplicates."""
-        if not found:
-            raise ProviderError("the provider created a batch but does not list it; the next "
-                                "run looks for it again", transient=True)
         keep, extras = found[0], found[1:]
         for extra in extras:
             if not extra.terminal:
