@@ -160,7 +160,7 @@ def status(spec_path: str | Path, *, refresh: bool = True, **where: Any) -> Stat
         view = sql.sibling(output, f"{output.name}_current")
         report.keys_with_result = int(wh.fetch(
             exp.select(exp.Count(this=exp.Star())).from_(view))[0][0])
-        for batch in state.open_batches(spec.name):
+        for batch in state.open_batches(spec.output.table):
             provider_status = batch["provider_status"]
             if refresh and batch["provider_batch_id"]:
                 try:

@@ -37,10 +37,13 @@ class WarehouseError(BatchsqlError):
 
 
 class ProviderError(BatchsqlError):
-    """The provider refused a call. ``transient`` errors may succeed when retried."""
+    """The provider refused a call. ``transient`` errors may succeed when retried;
+    ``not_found`` means the provider does not know the batch or file asked for."""
 
-    def __init__(self, message: str, *, transient: bool = False) -> None:
+    def __init__(self, message: str, *, transient: bool = False,
+                 not_found: bool = False) -> None:
         self.transient = transient
+        self.not_found = not_found
         super().__init__(message)
 
 

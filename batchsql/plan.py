@@ -22,6 +22,9 @@ from dataclasses import dataclass
 from typing import Any
 
 CHAT_COMPLETIONS = "/v1/chat/completions"
+#: The json_schema name in every typed request. Fixed, not the spec's name: renaming a spec
+#: must not change its requests' fingerprints (and pay for every row again).
+SCHEMA_NAME = "batchsql_output"
 
 
 def canonical_json(value: Any) -> str:
@@ -31,7 +34,8 @@ def canonical_json(value: Any) -> str:
 
 
 def build_chat_body(model: str, messages: Sequence[dict[str, str]], params: dict[str, Any],
-                    schema: dict[str, Any] | None, schema_name: str) -> dict[str, Any]:
+                    schema: dict[str, Any] | None,
+                    schema_name: str = SCHEMA_NAME) -> dict[str, Any]:
     """A /v1/chat/completions body: spec params merged in, a strict json_schema when typed."""
     body: dict[str, Any] = {**params, "model": model, "messages": list(messages)}
     if schema is not None:

@@ -112,22 +112,32 @@ class State:
     def update_batch(self, batch_uuid: str, **values: Any) -> None:
         update_row(self.wh, self.batches, "batch_uuid", batch_uuid, values)
 
-    def open_batches(self, spec: str) -> list[dict[str, Any]]:
-        """Batches of a spec that were submitted (or intended) and not yet collected."""
-        return self._batches(spec, sql.col("status").isin(
+    def open_batches(self, output_table: str) -> list[dict[str, Any]]:
+        """Batches for an output table that were submitted (or intended), not yet collected.
+
+        Keyed by output table, not spec name: the request map belongs to the output table, so
+        renaming a spec must not strand the batches its earlier runs left in flight.
+        """
+        return self._batches("output_table", output_table, sql.col("status").isin(
             *(exp.Literal.string(s) for s in sql.OPEN_STATUSES)))
 
-    def all_batches(self, spec: str) -> list[dict[str, Any]]:
-        return self._batches(spec, None)
+    def open_batches_of_spec(self, spec: str) -> list[dict[str, Any]]:
+        """Open batches a spec submitted, whatever output table they were for."""
+        return self._batches("spec", spec, sql.col("status").isin(
+            *(exp.Literal.string(s) for s in sql.OPEN_STATUSES)))
 
-    def _batches(self, spec: str, condition: exp.Expression | None) -> list[dict[str, Any]]:
+    def all_batches(self, output_table: str) -> list[dict[str, Any]]:
+        return self._batches("output_table", output_table, None)
+
+    def _batches(self, by: str, value: str,
+                 condition: exp.Expression | None) -> list[dict[str, Any]]:
         names = [n for n, _ in BATCH_COLUMNS]
         query = (exp.select(*(sql.col(n) for n in names)).from_(self.batches.copy())
-                 .where(sql.col("spec").eq(sql.param()))
+                 .where(sql.col(by).eq(sql.param()))
                  .order_by(sql.col("created_at"), sql.col("chunk")))
         if condition is not None:
             query = query.where(condition)
-        return [dict(zip(names, row, strict=True)) for row in self.wh.fetch(query, [spec])]
+        return [dict(zip(names, row, strict=True)) for row in self.wh.fetch(query, [value])]
 
     def tokens_in_flight(self, model: str) -> int:
         """Estimated input tokens of this schema's open batches for a model (all specs)."""

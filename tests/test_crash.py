@@ -69,3 +69,15 @@ def test_intent_resumed_on_another_machine(project: Project) -> None:
     rows = dict(project.query("select ticket_id, count(*) from analytics.labels "
                               "where _status = 'succeeded' group by 1"))
     assert rows == {t[0]: 1 for t in TICKETS}
+
+
+def test_cancel_never_creates_a_batch_for_a_leftover_intent(project: Project) -> None:
+    args = ["run", str(project.spec), "--profiles-dir", str(project.dir)]
+    killed = cli(project, "-m", "tests.crash_cli", "after_intent", "--", *args)
+    assert killed.returncode == -signal.SIGKILL
+    cancelled = cli(project, "-m", "batchsql", "cancel", str(project.spec), "--profiles-dir",
+                    str(project.dir))
+    assert cancelled.returncode == 0, cancelled.stderr + cancelled.stdout
+    assert project.emulator.stats()["batches_created"] == 0
+    assert project.query("select status, error from analytics._batchsql_batches") == [
+        ("abandoned", "cancelled before it was submitted")]

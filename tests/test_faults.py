@@ -6,11 +6,14 @@ exactly one success (or a recorded, explained failure) and no batch was paid for
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pyarrow as pa
 import pytest
 
 from batchsql import api
-from batchsql.emulator import Faults
+from batchsql.emulator import EmulatorServer, Faults
+from batchsql.errors import BatchsqlError
 from batchsql.plan import CHAT_COMPLETIONS, Limits
 from batchsql.prompts import compile_prompt
 from batchsql.providers import OpenAIProvider
@@ -19,7 +22,7 @@ from batchsql.runner.source import Renderer
 from batchsql.spec import load_spec
 from batchsql.warehouses.duckdb import DuckDBWarehouse
 
-from .conftest import TICKETS, Project
+from .conftest import SPEC, TICKETS, Project
 
 N = len(TICKETS)
 
@@ -196,3 +199,38 @@ def test_requests_over_any_limit_fail_without_being_sent(project: Project) -> No
     assert "over the provider's limit of 1,500 bytes" in error
     provider.close()
     wh.close()
+
+
+def test_renamed_spec_still_collects_its_batches(project: Project) -> None:
+    project.emulator.set_faults(Faults(processing_seconds=3600))
+    project.run(wait=False)
+    project.write_spec(SPEC.replace("name: labels", "name: labels_v2"))
+    project.emulator.advance_clock(3601)
+    again = project.run(wait=False)
+    assert (again.collected_batches, again.succeeded, again.selected) == (1, N, 0)
+    assert_all_succeeded_once(project)
+
+
+def test_renaming_the_output_table_with_batches_in_flight_is_refused(project: Project) -> None:
+    project.emulator.set_faults(Faults(processing_seconds=3600))
+    project.run(wait=False)
+    project.write_spec(SPEC.replace("table: analytics.labels", "table: analytics.labels2"))
+    with pytest.raises(BatchsqlError, match=r"in flight for output table analytics\.labels"):
+        project.run(wait=False)
+    assert project.emulator.stats()["batches_created"] == 1
+
+
+def test_batch_unknown_to_the_provider_is_lost_and_resent(project: Project,
+                                                          tmp_path: Path) -> None:
+    project.emulator.set_faults(Faults(processing_seconds=3600))
+    project.run(wait=False)
+    # A different account (or a wiped emulator) that never saw the batch.
+    with EmulatorServer(state_dir=tmp_path / "other") as other:
+        profiles = project.dir / "profiles.yml"
+        profiles.write_text(profiles.read_text().replace(project.emulator.base_url,
+                                                         other.base_url))
+        summary = project.run()
+        assert (summary.selected, summary.succeeded) == (N, N)
+    assert project.query("select status from analytics._batchsql_batches "
+                         "order by created_at limit 1") == [("lost",)]
+

@@ -153,7 +153,7 @@ def test_chunking_and_collecting_twice_adds_nothing(project: Project) -> None:
     summary = runner.run()
     assert (summary.batches_submitted, summary.succeeded) == (3, N)
     # Collect one of the finished batches again, as a crash before the bookkeeping would.
-    batch = runner.state.all_batches(spec.name)[0]
+    batch = runner.state.all_batches(spec.output.table)[0]
     info = provider.retrieve(batch["provider_batch_id"])
     runner.collector.collect_batch(summary, batch, info)
     count = wh.fetch("select count(*), count(distinct ticket_id) from analytics.labels")

@@ -69,7 +69,7 @@ class OpenAIProvider(Provider):
         try:
             _call(lambda: self.client.files.retrieve(file_id))
         except ProviderError as e:
-            if isinstance(e.__cause__, openai.NotFoundError):
+            if e.not_found:
                 return False
             raise
         return True
@@ -78,7 +78,7 @@ class OpenAIProvider(Provider):
         try:
             _call(lambda: self.client.files.delete(file_id))
         except ProviderError as e:
-            if not isinstance(e.__cause__, openai.NotFoundError):
+            if not e.not_found:
                 raise
 
     def retrieve(self, batch_id: str) -> BatchInfo:
@@ -124,7 +124,8 @@ def _call(fn: Callable[[], T]) -> T:
     except (openai.APIConnectionError, openai.RateLimitError, openai.InternalServerError) as e:
         raise ProviderError(f"provider unavailable: {_describe(e)}", transient=True) from e
     except openai.APIStatusError as e:
-        raise ProviderError(f"provider refused the request: {_describe(e)}") from e
+        raise ProviderError(f"provider refused the request: {_describe(e)}",
+                            not_found=isinstance(e, openai.NotFoundError)) from e
 
 
 def _describe(error: openai.OpenAIError) -> str:

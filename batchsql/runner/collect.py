@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from batchsql import outputs, sql
-from batchsql.errors import ProviderError
+from batchsql.errors import BatchsqlError, ProviderError
 from batchsql.providers.base import BatchInfo
 from batchsql.reconcile import CANCELLED, EXPIRED, FAILED, MISSING, Outcome, parse_line
 from batchsql.state import now
@@ -39,8 +39,16 @@ class Collector:
         Returns how many of them ran (so freed enqueued tokens): a batch refused for the
         token quota does not count, which keeps a waiting run from resubmitting in a loop.
         """
+        renamed = [b for b in self.r.state.open_batches_of_spec(self.r.spec.name)
+                   if b["output_table"] != self.r.spec.output.table]
+        if renamed:
+            raise BatchsqlError(
+                f"spec '{self.r.spec.name}' has {len(renamed)} batch(es) in flight for output "
+                f"table {renamed[0]['output_table']}; collect them (run with the old "
+                "output.table) or `batchsql cancel` them before renaming output.table")
         freed = 0
-        for batch in self.r.state.open_batches(self.r.spec.name):
+        for batch in self.r.state.open_batches(self.r.spec.output.table):
+            self.r.heartbeat()
             info = self.refresh(batch)
             if info is None or not info.terminal:
                 continue
@@ -48,13 +56,21 @@ class Collector:
             freed += not _quota_refused(info)
         return freed
 
-    def refresh(self, batch: dict[str, Any]) -> BatchInfo | None:
+    def refresh(self, batch: dict[str, Any], *, adopt_only: bool = False) -> BatchInfo | None:
         """The provider's view of an open batch (resolving an unfinished intent first)."""
         try:
             if batch["status"] == sql.INTENT:
-                return self.r.submitter.resolve(batch)
+                return self.r.submitter.resolve(batch, adopt_only=adopt_only)
             info = self.r.provider.retrieve(batch["provider_batch_id"])
         except ProviderError as e:
+            if e.not_found and batch["status"] != sql.INTENT:
+                # The provider forgot the batch (another account, a wiped emulator): its rows
+                # are pending again rather than in flight forever.
+                self.r.state.update_batch(batch["batch_uuid"], status="lost", error=str(e))
+                self.r.emit("warning", {"message": f"batch {batch['provider_batch_id']} is "
+                                                   "unknown to the provider; its rows are "
+                                                   "pending again"})
+                return None
             if not e.transient:
                 raise
             self.r.emit("warning", {"message": f"{e}; will retry"})

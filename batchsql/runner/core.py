@@ -108,6 +108,7 @@ class Runner:
         self.collector = Collector(self)
         self._key_types: list[tuple[str, exp.DataType]] = []
         self._source: exp.Query | None = None
+        self._lock: SpecLock | None = None
 
     # -- the whole run -------------------------------------------------------------------
 
@@ -127,7 +128,7 @@ class Runner:
                 self.submit_pass(summary, first=True)
                 if wait:
                     self.wait(summary, max_wait=max_wait)
-                summary.in_flight = len(self.state.open_batches(self.spec.name))
+                summary.in_flight = len(self.state.open_batches(self.spec.output.table))
                 summary.given_up = self.count_given_up()
             except BaseException as e:
                 self.state.finish_run(summary.run_id, status="error", error=_safe(e),
@@ -136,6 +137,11 @@ class Runner:
             self.state.finish_run(summary.run_id, status="ok", **self._run_figures(summary))
         self.emit("done", {"summary": summary})
         return summary
+
+    def heartbeat(self) -> None:
+        """Refresh the spec lock (raises LockedError if another run took it over)."""
+        if self._lock is not None:
+            self._lock.heartbeat()
 
     def _locked(self, run_id: str) -> SpecLock:
         """The spec's lock: one run of a spec at a time, whatever machine it runs on."""
@@ -159,14 +165,14 @@ class Runner:
         summary = RunSummary(run_id=uuid.uuid4().hex[:16], spec=self.spec.name)
         with self._locked(summary.run_id):
             self.prepare()
-            for batch in self.state.open_batches(self.spec.name):
-                info = self.collector.refresh(batch)
+            for batch in self.state.open_batches(self.spec.output.table):
+                info = self.collector.refresh(batch, adopt_only=True)
                 if info is not None and not info.terminal:
                     self.provider.cancel(info.id)
                     self.emit("cancelling", {"batch": info.id})
             self.collector.collect(summary)
             self.wait(summary, max_wait=max_wait, submit=False)
-            summary.in_flight = len(self.state.open_batches(self.spec.name))
+            summary.in_flight = len(self.state.open_batches(self.spec.output.table))
         return summary
 
     # -- selecting and submitting -----------------------------------------------------------
@@ -244,6 +250,7 @@ class Runner:
             "endpoint": self.url, "model": self.spec.model, "request_count": requests.num_rows,
             "input_bytes": size, "est_input_tokens": est_tokens,
         }
+        self.heartbeat()  # stop here, before paying, if another run took the lock over
         self.state.record_intent(batch, requests)
         batch.update(status=sql.INTENT, created_at=now())
         info = self.submitter.send(batch)
@@ -282,7 +289,7 @@ class Runner:
         started = time.monotonic()
         delay = min(0.5, self.poll_interval)
         while True:
-            if not self.state.open_batches(self.spec.name):
+            if not self.state.open_batches(self.spec.output.table):
                 if not (submit and summary.deferred):
                     return
                 before = summary.batches_submitted
@@ -300,7 +307,7 @@ class Runner:
                 return
             time.sleep(delay)
             delay = min(delay * 1.5, self.poll_interval)
-            self._lock.heartbeat()
+            self.heartbeat()
             if self.collector.collect(summary) and submit and summary.deferred:
                 self.submit_pass(summary, first=False)
 

@@ -75,7 +75,7 @@ class Renderer:
                 errors.append(message)
                 continue
             body = plan.canonical_json(plan.build_chat_body(
-                self.spec.model, messages, self.spec.params, self.schema, self.spec.name))
+                self.spec.model, messages, self.spec.params, self.schema))
             fingerprints.append(plan.fingerprint(self.url, body))
             bodies.append(body)
             tokens.append(plan.estimate_input_tokens(body))

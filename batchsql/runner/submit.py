@@ -33,14 +33,21 @@ class Submitter:
     def __init__(self, runner: Runner) -> None:
         self.r = runner
 
-    def resolve(self, batch: dict[str, Any]) -> BatchInfo | None:
-        """Finish an intent an earlier run left: adopt its batch, or submit it now."""
+    def resolve(self, batch: dict[str, Any], *, adopt_only: bool = False) -> BatchInfo | None:
+        """Finish an intent an earlier run left: adopt its batch, or submit it now.
+
+        With ``adopt_only`` (cancelling) an intent with no batch is abandoned, never sent.
+        """
         found = self.r.provider.find_batches(INTENT_KEY, batch["batch_uuid"],
                                              since=_since(batch))
         if found:
             self.r.emit("warning", {"message": f"adopted batch {found[0].id} that an "
                                                "interrupted run had created"})
             return self._confirm(batch, found)
+        if adopt_only:
+            self.r.state.update_batch(batch["batch_uuid"], status="abandoned",
+                                      error="cancelled before it was submitted")
+            return None
         return self.send(batch, resumed=True)
 
     def send(self, batch: dict[str, Any], *, resumed: bool = False) -> BatchInfo | None:
@@ -69,6 +76,9 @@ class Submitter:
         except ProviderError as e:
             if e.transient:
                 raise  # it may exist: the next run looks for it before creating another
+            found = provider.find_batches(INTENT_KEY, uuid, since=_since(batch))
+            if found:  # an earlier attempt of the SDK's went through after all
+                return self._confirm(batch, found)
             provider.delete_file(file_id)
             self.r.state.update_batch(uuid, status="abandoned", error=str(e))
             raise
