@@ -234,3 +234,21 @@ def test_batch_unknown_to_the_provider_is_lost_and_resent(project: Project,
     assert project.query("select status from analytics._batchsql_batches "
                          "order by created_at limit 1") == [("lost",)]
 
+
+
+def test_duplicate_hidden_at_submit_is_cancelled_at_collection(project: Project) -> None:
+    # As if the batch list had lagged: a second batch for the same intent shows up later.
+    project.emulator.set_faults(Faults(processing_seconds=60))
+    project.run(wait=False)
+    kept = project.emulator.list_batches()[0]
+    project.emulator.advance_clock(61)  # the kept batch is done; the late duplicate is not
+    sdk = OpenAIProvider(api_key="x", base_url=project.emulator.base_url)
+    extra = sdk.create(kept["input_file_id"], endpoint=kept["endpoint"],
+                       metadata=kept["metadata"])
+    summary = project.run(wait=False)
+    assert summary.collected_batches == 1
+    status = {b["id"]: b["status"] for b in project.emulator.list_batches()}
+    assert status[extra.id] in ("cancelling", "cancelled")
+    assert project.query("select duplicates from analytics._batchsql_batches") == [(extra.id,)]
+    assert_all_succeeded_once(project)
+    sdk.close()

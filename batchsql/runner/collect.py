@@ -86,6 +86,7 @@ class Collector:
                       info: BatchInfo) -> None:
         """Download a finished batch's files and write one outcome row per request, once."""
         r = self.r
+        r.submitter.recheck(batch, info)
         folder = r.spool / batch["batch_uuid"]
         files = [self._fetch(fid, folder / f"{name}.jsonl")
                  for name, fid in (("output", info.output_file_id), ("errors", info.error_file_id))

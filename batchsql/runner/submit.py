@@ -105,6 +105,21 @@ class Submitter:
         self.spool_file(batch["batch_uuid"]).unlink(missing_ok=True)
         return keep
 
+    def recheck(self, batch: dict[str, Any], keep: BatchInfo) -> None:
+        """Before collecting: cancel duplicates a lagging batch list hid at submit time."""
+        found = self.r.provider.find_batches(INTENT_KEY, batch["batch_uuid"],
+                                             since=_since(batch))
+        known = set(filter(None, (batch.get("duplicates") or "").split(",")))
+        extras = [b for b in found if b.id != keep.id and b.id not in known]
+        for extra in extras:
+            if not extra.terminal:
+                self.r.provider.cancel(extra.id)
+            self.r.emit("warning", {"message": f"cancelled duplicate batch {extra.id} of "
+                                               f"{keep.id} (a retried create)"})
+        if extras:
+            self.r.state.update_batch(batch["batch_uuid"], duplicates=",".join(
+                sorted(known | {e.id for e in extras})))
+
     def metadata(self, batch: dict[str, Any]) -> dict[str, str]:
         """What the provider batch carries: enough to find its intent again."""
         return {"batchsql_spec": self.r.spec.name, "batchsql_run": str(batch["run_id"]),
