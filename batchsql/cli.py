@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from batchsql import api
+from batchsql.emulator.cli import emulator
 from batchsql.errors import BatchsqlError
 from batchsql.runner import RunSummary
 
@@ -130,12 +131,6 @@ def status(spec: str, **where: Any) -> None:
         h = report.lock_holder
         console.print(f"running now: run {h.run_id} by {h.user}@{h.host} (pid {h.pid}) since "
                       f"{h.acquired_at:%Y-%m-%d %H:%M:%S} UTC")
-
-
-def _attach_emulator() -> None:
-    from batchsql.emulator.cli import emulator
-
-    main.add_command(emulator)
 
 
 class _errors:
@@ -261,4 +256,4 @@ def _age(seconds: float) -> str:
     return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
 
 
-_attach_emulator()
+main.add_command(emulator)

@@ -88,6 +88,16 @@ def eq_keys(key: Sequence[str], left: str, right: str) -> exp.Expression:
     return exp.and_(*(col(k, left).eq(col(k, right)) for k in key))
 
 
+def _succeeded(output: exp.Table, key: Sequence[str]) -> exp.Select:
+    """Correlated subquery: the stage row ``s`` already has a succeeded outcome."""
+    return (
+        exp.select(exp.Literal.number(1)).from_(output.copy().as_("o"))
+        .where(eq_keys(key, "o", "s"))
+        .where(col("_fingerprint", "o").eq(col("_fingerprint", "s")))
+        .where(col("_status", "o").eq(exp.Literal.string(SUCCEEDED)))
+    )
+
+
 def pending_rows(stage: exp.Table, output: exp.Table, requests: exp.Table, batches: exp.Table,
                  key: Sequence[str], max_attempts: int, *,
                  exclude_run: bool = False) -> exp.Select:
@@ -105,12 +115,7 @@ def pending_rows(stage: exp.Table, output: exp.Table, requests: exp.Table, batch
         .where(col("_status").isin(*(exp.Literal.string(s) for s in ATTEMPT_STATUSES)))
         .group_by(*(col(k) for k in key), col("_fingerprint"))
     )
-    done = (
-        exp.select(exp.Literal.number(1)).from_(output.copy().as_("o"))
-        .where(eq_keys(key, "o", "s"))
-        .where(col("_fingerprint", "o").eq(col("_fingerprint", "s")))
-        .where(col("_status", "o").eq(exp.Literal.string(SUCCEEDED)))
-    )
+    done = _succeeded(output, key)
     in_flight = (
         exp.select(exp.Literal.number(1)).from_(requests.copy().as_("r"))
         .join(batches.copy().as_("b"), on=col("batch_uuid", "b").eq(col("_batch_uuid", "r")))
@@ -150,12 +155,7 @@ def given_up(stage: exp.Table, output: exp.Table, key: Sequence[str],
         .where(col("_fingerprint", "o").eq(col("_fingerprint", "s")))
         .where(col("_status", "o").isin(*(exp.Literal.string(s) for s in ATTEMPT_STATUSES)))
     )
-    done = (
-        exp.select(exp.Literal.number(1)).from_(output.copy().as_("o"))
-        .where(eq_keys(key, "o", "s"))
-        .where(col("_fingerprint", "o").eq(col("_fingerprint", "s")))
-        .where(col("_status", "o").eq(exp.Literal.string(SUCCEEDED)))
-    )
+    done = _succeeded(output, key)
     return (
         exp.select(exp.Count(this=exp.Star())).from_(stage.copy().as_("s"))
         .where(failures.subquery() >= exp.Literal.number(max_attempts))

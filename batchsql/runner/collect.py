@@ -108,6 +108,7 @@ class Collector:
             summary.quota_hit = True
             summary.deferred += int(batch["request_count"] or 0)
         stamp = now()
+        batch_error = _batch_error(info) if info.status == "failed" else None
         values = [n for n, _ in outputs.value_columns(r.spec)]
         with r.wh.transaction():
             # Delete-then-insert in one transaction: collecting a batch twice adds nothing.
@@ -129,8 +130,7 @@ class Collector:
                                  provider_status=info.status,
                                  output_file_id=info.output_file_id,
                                  error_file_id=info.error_file_id, collected_at=stamp,
-                                 unknown_lines=unknown,
-                                 error=_batch_error(info) if info.status == "failed" else None,
+                                 unknown_lines=unknown, error=batch_error,
                                  **figures["batch"])
         # Committed: the raw files have done their job.
         for path in files:
@@ -145,7 +145,7 @@ class Collector:
         summary.output_tokens += figures["batch"]["output_tokens"]
         r.emit("collected", {"batch": info.id, "status": info.status,
                              "outcomes": figures["by_status"], "unknown": unknown,
-                             "error": _batch_error(info) if info.status == "failed" else None})
+                             "error": batch_error})
 
     def _fetch(self, file_id: str, dest: Path) -> Path:
         # A whole file from an interrupted collection is re-ingested, not downloaded again.
