@@ -21,6 +21,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from batchsql.spec import Spec, output_schema
+
 CHAT_COMPLETIONS = "/v1/chat/completions"
 #: The json_schema name in every typed request. Fixed, not the spec's name: renaming a spec
 #: must not change its requests' fingerprints (and pay for every row again).
@@ -44,6 +46,16 @@ def build_chat_body(model: str, messages: Sequence[dict[str, str]], params: dict
             "json_schema": {"name": schema_name, "strict": True, "schema": schema},
         }
     return body
+
+
+def request_url(spec: Spec) -> str:
+    """The provider endpoint every request of a spec goes to."""
+    return CHAT_COMPLETIONS
+
+
+def build_body(spec: Spec, rendered: Sequence[dict[str, str]]) -> dict[str, Any]:
+    """The request body of one row, from what its prompt rendered to."""
+    return build_chat_body(spec.model, rendered, spec.params, output_schema(spec))
 
 
 def fingerprint(url: str, body_json: str) -> str:

@@ -102,7 +102,7 @@ class Runner:
         self.view = sql.sibling(self.output, f"{self.output.name}_current")
         self.key = list(spec.source.key)
         self.price = price_of(spec.model)
-        self.url = plan.CHAT_COMPLETIONS
+        self.url = plan.request_url(spec)
         self.renderer = Renderer(spec, self.prompt, self.url)
         self.submitter = Submitter(self)
         self.collector = Collector(self)

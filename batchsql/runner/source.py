@@ -7,10 +7,10 @@ import pyarrow as pa
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
-from batchsql import plan, sql
+from batchsql import plan, sql, tokens
 from batchsql.errors import BatchsqlError, SpecError
 from batchsql.prompts import Prompt
-from batchsql.spec import Spec, line_of, output_schema
+from batchsql.spec import Spec, line_of
 from batchsql.warehouses.base import Warehouse
 
 #: Columns the stage adds to the key: what each row's request is and whether it rendered.
@@ -56,12 +56,11 @@ class Renderer:
         self.spec = spec
         self.prompt = prompt
         self.url = url
-        self.schema = output_schema(spec)
         self.key = list(spec.source.key)
 
     def render(self, batch: pa.RecordBatch) -> pa.Table:
         """One Arrow slice of source rows rendered into stage rows."""
-        fingerprints, bodies, tokens, errors = [], [], [], []
+        fingerprints, bodies, counts, errors = [], [], [], []
         for row in batch.to_pylist():
             try:
                 messages = self.prompt.render(row)
@@ -71,19 +70,19 @@ class Renderer:
                 message = f"template error: {e}"
                 fingerprints.append(plan.fingerprint(self.url, message))
                 bodies.append(None)
-                tokens.append(0)
+                counts.append(0)
                 errors.append(message)
                 continue
-            body = plan.canonical_json(plan.build_chat_body(
-                self.spec.model, messages, self.spec.params, self.schema))
+            request = plan.build_body(self.spec, messages)
+            body = plan.canonical_json(request)
             fingerprints.append(plan.fingerprint(self.url, body))
             bodies.append(body)
-            tokens.append(plan.estimate_input_tokens(body))
+            counts.append(tokens.count_input_tokens(self.url, request))
             errors.append(None)
         return pa.table({
             **{k: batch.column(k) for k in self.key},
             "_fingerprint": pa.array(fingerprints, pa.string()),
             "_body": pa.array(bodies, pa.string()),
-            "_est_tokens": pa.array(tokens, pa.int64()),
+            "_est_tokens": pa.array(counts, pa.int64()),
             "_error": pa.array(errors, pa.string()),
         })
