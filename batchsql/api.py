@@ -15,10 +15,12 @@ from sqlglot import exp
 from batchsql import sql
 from batchsql.errors import BatchsqlError, ProfileError
 from batchsql.lock import Holder, SpecLock
+from batchsql.pricing import Price, prices_from_settings
 from batchsql.profiles import Target, load_target
 from batchsql.prompts import compile_prompt
-from batchsql.providers import Provider, make_provider
+from batchsql.providers import Provider, make_provider, provider_limits
 from batchsql.runner import Event, Runner, RunSummary, check_source, source_query
+from batchsql.runner.planning import Plan, make_plan
 from batchsql.spec import Spec, load_spec
 from batchsql.state import State, now
 from batchsql.warehouses import Warehouse, connect
@@ -59,11 +61,16 @@ def open_target(ctx: Context, *, lock_wait: float = 0.0) -> Iterator[tuple[Wareh
         wh.close()
 
 
-def runner_for(spec: Spec, ctx: Context, wh: Warehouse, provider: Provider,
-               on_event: Event | None = None, lock_wait: float = 0.0) -> Runner:
-    """A Runner configured from the target's batchsql settings."""
+def runner_for(spec: Spec, ctx: Context, wh: Warehouse, provider: Provider | None,
+               on_event: Event | None = None, lock_wait: float = 0.0,
+               max_cost: float | None = None) -> Runner:
+    """A Runner configured from the target's batchsql settings (no provider: a dry run)."""
     settings = ctx.target.provider
+    if max_cost is not None and max_cost <= 0:
+        raise BatchsqlError(f"--max-cost must be a positive number of dollars, got {max_cost:g}")
     return Runner(spec, wh, provider, work_dir=ctx.work_dir, target_name=ctx.target.name,
+                  limits=provider_limits(settings) if provider is None else None,
+                  max_cost=max_cost, prices=_prices(ctx.target),
                   poll_interval=settings.poll_interval,
                   max_requests=_positive_int(settings.extra.get("max_requests_per_batch"),
                                              "max_requests_per_batch"),
@@ -73,17 +80,35 @@ def runner_for(spec: Spec, ctx: Context, wh: Warehouse, provider: Provider,
 
 
 def run(spec_path: str | Path, *, wait: bool = True, max_wait: float | None = None,
-        lock_wait: float = 0.0, on_event: Event | None = None, **where: Any) -> RunSummary:
+        lock_wait: float = 0.0, max_cost: float | None = None, on_event: Event | None = None,
+        **where: Any) -> RunSummary:
     """Collect finished batches, submit pending rows, and (with ``wait``) collect them too.
 
     ``lock_wait``: seconds to wait for another run of the same spec to finish before giving
-    up. ``where`` takes ``profiles_dir``, ``profile``, ``target`` and ``project_dir``.
+    up. ``max_cost``: this run's budget in USD (else the spec's ``max_cost_usd``). ``where``
+    takes ``profiles_dir``, ``profile``, ``target`` and ``project_dir``.
     """
     spec = load_spec(spec_path)
     ctx = resolve(**where)
     with open_target(ctx, lock_wait=lock_wait) as (wh, provider):
-        runner = runner_for(spec, ctx, wh, provider, on_event, lock_wait)
+        runner = runner_for(spec, ctx, wh, provider, on_event, lock_wait, max_cost)
         return runner.run(wait=wait, max_wait=max_wait)
+
+
+def plan(spec_path: str | Path, *, show: int = 0, max_cost: float | None = None,
+         **where: Any) -> Plan:
+    """What a run would send now and what it would cost, without changing anything.
+
+    The warehouse is opened read-only and the provider is not contacted. ``show``: how many
+    rendered requests to include as samples.
+    """
+    spec = load_spec(spec_path)
+    ctx = resolve(**where)
+    wh = connect(ctx.target, base_dir=ctx.project_dir, read_only=True)
+    try:
+        return make_plan(runner_for(spec, ctx, wh, None, max_cost=max_cost), show=show)
+    finally:
+        wh.close()
 
 
 def cancel(spec_path: str | Path, *, max_wait: float | None = None, lock_wait: float = 0.0,
@@ -105,6 +130,12 @@ def _positive_int(value: Any, name: str) -> int | None:
     if number < 1:
         raise ProfileError(f"batchsql setting '{name}' must be a positive integer, got {value!r}")
     return number
+
+
+def _prices(target: Target) -> dict[str, Price]:
+    """Price overrides from the target's batchsql settings (``prices:``)."""
+    return prices_from_settings(target.provider.extra.get("prices"),
+                                f"target '{target.name}' in {target.profiles_path}")
 
 
 def _token_limit(value: Any, model: str) -> int | None:

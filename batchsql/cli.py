@@ -14,6 +14,7 @@ from batchsql import api
 from batchsql.emulator.cli import emulator
 from batchsql.errors import BatchsqlError
 from batchsql.runner import RunSummary
+from batchsql.runner.planning import Plan
 
 console = Console(highlight=False)
 errors = Console(stderr=True, highlight=False)
@@ -46,14 +47,17 @@ def main() -> None:
 @click.option("--max-wait", type=float, help="Stop waiting after this many seconds.")
 @click.option("--lock-wait", type=float, default=0.0, show_default=True,
               help="Seconds to wait for another run of the same spec to finish.")
+@click.option("--max-cost", type=float,
+              help="Budget in USD for what this run submits (overrides max_cost_usd).")
 @_where
-def run(spec: str, wait: bool, max_wait: float | None, lock_wait: float, **where: Any) -> None:
+def run(spec: str, wait: bool, max_wait: float | None, lock_wait: float,
+        max_cost: float | None, **where: Any) -> None:
     """Collect finished batches, submit pending rows, and (by default) wait for them."""
     with _errors():
         display = _Progress(console)
         try:
             summary = api.run(spec, wait=wait, max_wait=max_wait, lock_wait=lock_wait,
-                              on_event=display.event, **where)
+                              max_cost=max_cost, on_event=display.event, **where)
         finally:
             display.stop()
         _print_summary(summary)
@@ -97,6 +101,19 @@ def validate(specs: tuple[str, ...], no_warehouse: bool, **where: Any) -> None:
             console.print(f"[red]error[/] {error}")
     if bad:
         sys.exit(1)
+
+
+@main.command()
+@click.argument("spec", type=click.Path(dir_okay=False))
+@click.option("--show", type=int, default=0, metavar="N",
+              help="Also print the first N requests as they would be sent.")
+@click.option("--max-cost", type=float, help="Budget in USD to check the plan against.")
+@_where
+def plan(spec: str, show: int, max_cost: float | None, **where: Any) -> None:
+    """What a run would send and cost now; read-only, the provider is not called."""
+    with _errors():
+        report = api.plan(spec, show=show, max_cost=max_cost, **where)
+    _print_plan(report)
 
 
 @main.command()
@@ -177,6 +194,13 @@ class _Progress:
                            "this batch never sent; ignored")
         elif kind == "cancelling":
             self._line(f"cancelling batch {data['batch']}")
+        elif kind == "reused":
+            saved = data["saved_usd"]
+            self._line(f"reused {data['rows']:,} earlier answers to identical requests"
+                       + (f" (saved {_money(saved)})" if saved else ""))
+        elif kind == "over_budget":
+            self._line(f"[yellow]budget:[/] {data['rows']:,} rows left for a later run; "
+                       f"{_money(data['committed'])} of {_money(data['budget'])} committed")
         elif kind == "deferred":
             self._line(f"{data['rows']:,} rows wait for the enqueued-token limit "
                        f"({data['limit']:,} tokens) to free up")
@@ -224,7 +248,17 @@ def _print_summary(s: RunSummary) -> None:
     if s.collected_batches:
         table.add_row("collected", f"{s.collected_batches} batch(es)")
     table.add_row("selected", f"{s.selected:,} pending rows")
-    table.add_row("submitted", f"{s.submitted:,} requests in {s.batches_submitted} batch(es)")
+    sent = f"{s.submitted:,} requests in {s.batches_submitted} batch(es)"
+    if s.shared:
+        sent += f" ({s.shared:,} more rows share identical requests)"
+    table.add_row("submitted", sent)
+    if s.reused:
+        table.add_row("reused", f"{s.reused:,} rows answered by earlier identical requests")
+    if s.max_cost_usd is not None:
+        budget = f"{_money(s.est_cost_usd)} estimated of {_money(s.max_cost_usd)}"
+        if s.over_budget:
+            budget += f"; {s.over_budget:,} rows left for a later run"
+        table.add_row("budget", budget)
     table.add_row("succeeded", f"{s.succeeded:,}")
     kinds = {k: n for k, n in sorted(s.outcomes.items()) if k != "succeeded"}
     detail = ", ".join(f"{n:,} {k}" for k, n in kinds.items())
@@ -241,12 +275,67 @@ def _print_summary(s: RunSummary) -> None:
     else:
         table.add_row("cost", f"{_money(s.cost_usd)} at batch price "
                               f"(realtime would be {_money(s.realtime_cost_usd)})")
+    if s.shared or s.reused:
+        table.add_row("dedup saved", f"{s.shared + s.reused:,} requests"
+                      + (f", {_money(s.saved_usd)}" if s.saved_usd else ""))
     console.print(table)
+
+
+def _print_plan(p: Plan) -> None:
+    console.print(f"[bold]{p.spec}[/] -> {p.output_table} ({p.model}, {p.endpoint})")
+    table = Table(box=None, show_header=False, pad_edge=False)
+    table.add_column(style="dim")
+    table.add_column()
+    table.add_row("source rows", f"{p.source_rows:,}")
+    for label, n in (("already answered", p.answered), ("in flight", p.in_flight),
+                     ("gave up", p.given_up)):
+        if n:
+            table.add_row(label, f"{n:,}")
+    table.add_row("pending", f"{p.pending:,} rows")
+    if p.reused:
+        table.add_row("  reused", f"{p.reused:,} rows answered by earlier identical requests")
+    if p.shared:
+        table.add_row("  shared", f"{p.shared:,} rows ride on an identical request")
+    if p.not_sendable:
+        table.add_row("  not sendable", f"{p.not_sendable:,} rows (template error or too large)")
+    table.add_row("requests", f"{p.requests:,} in {p.batches} batch(es), "
+                              f"{p.input_bytes / 1e6:,.1f} MB")
+    exact = "exact" if p.tokens_exact else f"estimated: no tokenizer known for {p.model}"
+    table.add_row("input tokens", f"{p.input_tokens:,} ({exact})")
+    out = p.output
+    most = (f"at most {p.output_tokens_max:,}" if p.output_tokens_max is not None
+            else "no maximum: set params.max_tokens to bound it")
+    table.add_row("output tokens", f"expected {p.output_tokens_expected:,} ({out.expected:,} "
+                                   f"per request: {out.basis}); {most}")
+    for label, batch in (("cost, batch", True), ("cost, realtime", False)):
+        table.add_row(label, f"expected {_money(p.cost(batch=batch))}, at most "
+                             f"{_money(p.cost(batch=batch, maximum=True))}")
+    if p.price is None:
+        table.add_row("", f"[yellow]no price known for {p.model}[/]: add it under prices: in "
+                          "the profile target's batchsql settings")
+    if p.shared or p.reused:
+        table.add_row("dedup saves", f"{p.shared + p.reused:,} requests, about "
+                                     f"{_money(p.saved_usd)}")
+    if p.max_cost_usd is not None:
+        fits = (f"{p.requests:,} requests fit ({_money(p.budget_cost_usd)} estimated)"
+                if p.price is not None else "unknown: the model's price is unknown")
+        left = f"; {p.over_budget:,} rows left for a later run" if p.over_budget else ""
+        table.add_row("budget", f"{_money(p.max_cost_usd)} per run: {fits}{left}")
+    if p.token_limit is not None and p.input_tokens > p.token_limit:
+        table.add_row("token quota", f"{p.token_limit:,} enqueued tokens: submitted in waves "
+                                     "as earlier batches finish")
+    console.print(table)
+    for sample in p.samples:
+        console.print()
+        console.print(f"[dim]request for {sample.key}:[/]")
+        console.print_json(data=sample.body)
 
 
 def _money(value: float | None) -> str:
     if value is None:
         return "unknown"
+    if 0 < value < 0.01:  # tiny sums (one saved request) still show their size
+        return f"${value:.6f}"
     return f"${value:,.4f}" if value < 100 else f"${value:,.2f}"
 
 

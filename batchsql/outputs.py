@@ -19,6 +19,9 @@ META_COLUMNS: list[tuple[str, str]] = [
     ("_model", "varchar"), ("_input_tokens", "bigint"), ("_output_tokens", "bigint"),
     ("_cost_usd", "double"), ("_raw", "varchar"), ("_run_id", "varchar"),
     ("_submitted_at", "timestamp"), ("_collected_at", "timestamp"),
+    # NULL when the row paid for its own request; else sql.SHARED or sql.REUSED, and
+    # _saved_usd holds what the request it did not send cost.
+    ("_dedup", "varchar"), ("_saved_usd", "double"),
 ]
 
 #: Columns of a collected outcome before it is joined back to its key.

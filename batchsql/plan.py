@@ -24,6 +24,7 @@ from typing import Any
 from batchsql.spec import Spec, output_schema
 
 CHAT_COMPLETIONS = "/v1/chat/completions"
+EMBEDDINGS = "/v1/embeddings"
 #: The json_schema name in every typed request. Fixed, not the spec's name: renaming a spec
 #: must not change its requests' fingerprints (and pay for every row again).
 SCHEMA_NAME = "batchsql_output"

@@ -7,6 +7,9 @@ unknown price, which batchsql shows as unknown, never as zero.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
+
+from batchsql.errors import ProfileError
 
 BATCH_DISCOUNT = 0.5
 
@@ -49,3 +52,20 @@ def price_of(model: str, overrides: dict[str, Price] | None = None) -> Price | N
     # Longest family name that prefixes the snapshot name wins (gpt-4o-mini before gpt-4o).
     families = sorted((name for name in table if model.startswith(name + "-")), key=len)
     return table[families[-1]] if families else None
+
+
+def prices_from_settings(raw: Any, source: str) -> dict[str, Price]:
+    """Price overrides from a profile's ``prices:`` mapping (USD per 1M tokens)."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise ProfileError(f"prices in {source} must map model names to {{input, output}}")
+    out = {}
+    for model, entry in raw.items():
+        if not isinstance(entry, dict):
+            raise ProfileError(f"price of {model!r} in {source} must be {{input, output}}")
+        try:
+            out[str(model)] = Price(float(entry["input"]), float(entry.get("output", 0)))
+        except (KeyError, TypeError, ValueError) as e:
+            raise ProfileError(f"price of {model!r} in {source} is not valid: {e}") from None
+    return out

@@ -161,6 +161,10 @@ class Spec(_Strict):
     output: Output
     # strict: YAML reads `yes` as true, which lax pydantic would take for 1.
     max_attempts: int = Field(default=3, ge=1, le=100, strict=True)
+    #: Per run: submission stops before the estimated cost of what it sent would pass this.
+    max_cost_usd: float | None = Field(default=None, gt=0)
+    #: Send identical requests once, and reuse answers collected earlier for the same request.
+    dedup: bool = Field(default=True, strict=True)
     # Set by load_spec: the file the spec came from (for messages) and its folder (for paths).
     path: str | None = Field(default=None, exclude=True)
     _lines: dict[tuple[Any, ...], int] = PrivateAttr(default_factory=dict)

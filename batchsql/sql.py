@@ -17,6 +17,10 @@ ColumnDefs = Sequence[tuple[str, exp.DataType]]
 
 #: Batch lifecycle in the batches table; the first two are "in flight".
 INTENT, SUBMITTED, COLLECTED = "intent", "submitted", "collected"
+
+#: ``_dedup`` of an outcome that did not pay for its own request: it shared one request with
+#: other keys of the same batch, or reused an answer collected earlier.
+SHARED, REUSED = "shared", "reused"
 OPEN_STATUSES = (INTENT, SUBMITTED)
 
 
@@ -99,14 +103,17 @@ def _succeeded(output: exp.Table, key: Sequence[str]) -> exp.Select:
 
 
 def pending_rows(stage: exp.Table, output: exp.Table, requests: exp.Table, batches: exp.Table,
-                 key: Sequence[str], max_attempts: int, *,
-                 exclude_run: bool = False) -> exp.Select:
+                 key: Sequence[str], max_attempts: int, *, exclude_run: bool = False,
+                 skip_answered: bool = False) -> exp.Select:
     """Rendered rows still to send: the stage anti-joined with what is done, in flight or spent.
 
     A row is pending when its (key, fingerprint) has no succeeded outcome, its key is in no
     open batch, and its failures for this fingerprint have not reached ``max_attempts``.
-    Returns the stage's columns plus ``_attempt`` (1 for a first try). With ``exclude_run``,
-    rows with any outcome from one run (bound parameter: its run id) are left out too.
+    Returns the stage's columns plus ``_attempt`` (1 for a first try), ordered by key except
+    that rows with equal fingerprints come together (at the place of the first of them), so a
+    writer can send each distinct request once. With ``exclude_run``, rows with any outcome from
+    one run (bound parameter: its run id) are left out too; with ``skip_answered``, rows whose
+    fingerprint any key already has an answer for (those are reused, not sent).
     """
     failures = (
         exp.select(*(col(k) for k in key), col("_fingerprint"),
@@ -123,9 +130,11 @@ def pending_rows(stage: exp.Table, output: exp.Table, requests: exp.Table, batch
         .where(col("status", "b").isin(*(exp.Literal.string(s) for s in OPEN_STATUSES)))
     )
     spent = exp.Coalesce(this=col("_failures", "f"), expressions=[exp.Literal.number(0)])
+    order = exp.Window(this=exp.RowNumber(),
+                       order=exp.Order(expressions=[exp.Ordered(this=col(k, "s")) for k in key]))
     query = (
         exp.select(exp.Column(this=exp.Star(), table=exp.to_identifier("s")),
-                   (spent + exp.Literal.number(1)).as_("_attempt"))
+                   (spent + exp.Literal.number(1)).as_("_attempt"), order.as_("_row"))
         .from_(stage.copy().as_("s"))
         .join(failures.subquery("f"), join_type="left",
               on=exp.and_(eq_keys(key, "f", "s"),
@@ -133,7 +142,6 @@ def pending_rows(stage: exp.Table, output: exp.Table, requests: exp.Table, batch
         .where(exp.Not(this=exp.Exists(this=done)))
         .where(exp.Not(this=exp.Exists(this=in_flight)))
         .where(spent < exp.Literal.number(max_attempts))
-        .order_by(*(col(k, "s") for k in key))
     )
     if exclude_run:
         this_run = (
@@ -142,7 +150,52 @@ def pending_rows(stage: exp.Table, output: exp.Table, requests: exp.Table, batch
             .where(col("_run_id", "t").eq(param()))
         )
         query = query.where(exp.Not(this=exp.Exists(this=this_run)))
-    return query
+    if skip_answered:
+        answered = (exp.select(exp.Literal.number(1)).from_(output.copy().as_("a"))
+                    .where(col("_fingerprint", "a").eq(col("_fingerprint", "s")))
+                    .where(col("_status", "a").eq(exp.Literal.string(SUCCEEDED))))
+        query = query.where(exp.Not(this=exp.Exists(this=answered)))
+    first = exp.Window(this=exp.Min(this=col("_row")), partition_by=[col("_fingerprint")])
+    grouped = exp.select("*", first.as_("_group")).from_(query.subquery("p"))
+    return exp.select("*").from_(grouped.subquery("g")).order_by(col("_group"), col("_row"))
+
+
+def reuse_answers(pending: exp.Select, output: exp.Table, key: Sequence[str],
+                  values: Sequence[str]) -> exp.Insert:
+    """Pending rows whose request was answered before (for any key) get that answer, unpaid.
+
+    The copy keeps the source's ``_custom_id`` as lineage, costs nothing, and records in
+    ``_saved_usd`` what the source request cost. A source that paid for itself is preferred.
+    Parameters (after the pending query's): run id, collected_at.
+    """
+    paid_first = exp.Case(ifs=[exp.If(this=col("_dedup").is_(exp.null()),
+                                      true=exp.Literal.number(0))],
+                          default=exp.Literal.number(1))
+    rank = exp.Window(this=exp.RowNumber(), partition_by=[col("_fingerprint")],
+                      order=exp.Order(expressions=[
+                          exp.Ordered(this=paid_first),
+                          exp.Ordered(this=col("_collected_at"), desc=True),
+                          exp.Ordered(this=col("_custom_id"), desc=True)]))
+    answers = (exp.select("*", rank.as_("_rank")).from_(output.copy())
+               .where(col("_status").eq(exp.Literal.string(SUCCEEDED))))
+    saved = exp.Case(ifs=[exp.If(this=col("_dedup", "a").is_(exp.null()),
+                                 true=col("_cost_usd", "a"))],
+                     default=col("_saved_usd", "a"))
+    zero = exp.Literal.number(0)
+    query = (
+        exp.select(*(col(k, "p") for k in key), *(col(v, "a") for v in values),
+                   exp.Literal.string(SUCCEEDED), col("_attempt", "p"), col("_fingerprint", "p"),
+                   col("_custom_id", "a"), col("_model", "a"), zero, zero, zero, param(),
+                   param(), exp.Literal.string(REUSED), saved)
+        .from_(pending.subquery("p"))
+        .join(answers.subquery("a"),
+              on=exp.and_(col("_fingerprint", "a").eq(col("_fingerprint", "p")),
+                          col("_rank", "a").eq(1)))
+    )
+    columns = [*key, *values, "_status", "_attempt", "_fingerprint", "_custom_id", "_model",
+               "_input_tokens", "_output_tokens", "_cost_usd", "_run_id", "_collected_at",
+               "_dedup", "_saved_usd"]
+    return insert_select(output, columns, query)
 
 
 def given_up(stage: exp.Table, output: exp.Table, key: Sequence[str],
@@ -233,14 +286,20 @@ def insert_outcomes(output: exp.Table, collect: exp.Table, requests: exp.Table,
     Parameters, in order: provider batch id, spec model (when the line names none), run id,
     submitted_at, collected_at, batch_uuid.
     """
+    def paid(column: str) -> exp.Case:  # one key pays for a shared request; the rest get 0
+        return exp.Case(ifs=[exp.If(this=_primary(), true=col(column, "c"))],
+                        default=exp.Literal.number(0))
+
+    saved = exp.Case(ifs=[exp.If(this=_primary(), true=exp.null())],
+                     default=col("_cost_usd", "c"))
     query = (
         exp.select(
             *(col(k, "r") for k in key), *(col(v, "c") for v in values),
             col("_status", "c"), col("_error", "c"), col("_attempt", "r"),
             col("_fingerprint", "r"), param(), col("_custom_id", "r"),
             exp.Coalesce(this=col("_model", "c"), expressions=[param()]),
-            col("_input_tokens", "c"), col("_output_tokens", "c"), col("_cost_usd", "c"),
-            col("_raw", "c"), param(), param(), param())
+            paid("_input_tokens"), paid("_output_tokens"), paid("_cost_usd"),
+            col("_raw", "c"), param(), param(), param(), _dedup_mark(), saved)
         .from_(_first_per_custom_id(collect).subquery("c"))
         .join(requests.copy().as_("r"), on=col("_custom_id", "r").eq(col("_custom_id", "c")))
         .where(col("_batch_uuid", "r").eq(param()))
@@ -248,8 +307,18 @@ def insert_outcomes(output: exp.Table, collect: exp.Table, requests: exp.Table,
     )
     columns = [*key, *values, "_status", "_error", "_attempt", "_fingerprint", "_batch_id",
                "_custom_id", "_model", "_input_tokens", "_output_tokens", "_cost_usd", "_raw",
-               "_run_id", "_submitted_at", "_collected_at"]
+               "_run_id", "_submitted_at", "_collected_at", "_dedup", "_saved_usd"]
     return insert_select(output, columns, query)
+
+
+def _primary() -> exp.Expression:
+    """The request-map row ``r`` is the key that paid for its line (older maps: all did)."""
+    return exp.Coalesce(this=col("_primary", "r"), expressions=[exp.true()])
+
+
+def _dedup_mark() -> exp.Case:
+    return exp.Case(ifs=[exp.If(this=_primary(), true=exp.null())],
+                    default=exp.Literal.string(SHARED))
 
 
 def insert_missing(output: exp.Table, collect: exp.Table, requests: exp.Table,
@@ -264,13 +333,13 @@ def insert_missing(output: exp.Table, collect: exp.Table, requests: exp.Table,
     query = (
         exp.select(*(col(k, "r") for k in key), param(), param(), col("_attempt", "r"),
                    col("_fingerprint", "r"), param(), col("_custom_id", "r"), param(), param(),
-                   param(), param())
+                   param(), param(), _dedup_mark())
         .from_(requests.copy().as_("r"))
         .where(col("_batch_uuid", "r").eq(param()))
         .where(exp.Not(this=exp.Exists(this=seen)))
     )
     columns = [*key, "_status", "_error", "_attempt", "_fingerprint", "_batch_id", "_custom_id",
-               "_model", "_run_id", "_submitted_at", "_collected_at"]
+               "_model", "_run_id", "_submitted_at", "_collected_at", "_dedup"]
     return insert_select(output, columns, query)
 
 
@@ -284,9 +353,75 @@ def unknown_lines(collect: exp.Table, requests: exp.Table) -> exp.Select:
 
 
 def outcome_figures(output: exp.Table, *, one_batch: bool = False) -> exp.Select:
-    """Rows, tokens and cost by status; with ``one_batch``, of one provider batch (parameter)."""
+    """By status: rows, tokens in, tokens out, cost, rows that paid nothing, dollars saved.
+
+    With ``one_batch``, of one provider batch (parameter: its id).
+    """
     query = (exp.select(col("_status"), exp.Count(this=exp.Star()),
                         exp.Sum(this=col("_input_tokens")), exp.Sum(this=col("_output_tokens")),
-                        exp.Sum(this=col("_cost_usd")))
+                        exp.Sum(this=col("_cost_usd")),
+                        exp.Count(this=col("_dedup")), exp.Sum(this=col("_saved_usd")))
              .from_(output.copy()).group_by(col("_status")))
     return query.where(col("_batch_id").eq(param())) if one_batch else query
+
+
+def answer_history(output: exp.Table) -> exp.Select:
+    """How many paid answers there are, and their mean output tokens."""
+    return (exp.select(exp.Count(this=col("_output_tokens")),
+                       exp.Avg(this=col("_output_tokens")))
+            .from_(output.copy())
+            .where(col("_status").eq(exp.Literal.string(SUCCEEDED)))
+            .where(col("_dedup").is_(exp.null())))
+
+
+def reused_figures(output: exp.Table) -> exp.Select:
+    """Rows one run reused from earlier answers, and what they saved (parameter: run id)."""
+    return (exp.select(exp.Count(this=exp.Star()), exp.Sum(this=col("_saved_usd")))
+            .from_(output.copy())
+            .where(col("_run_id").eq(param()))
+            .where(col("_dedup").eq(exp.Literal.string(REUSED))))
+
+
+def saved_by_run(output: exp.Table) -> exp.Select:
+    """Dollars saved by the shared and reused outcomes one run wrote (parameter: run id)."""
+    return (exp.select(exp.Sum(this=col("_saved_usd"))).from_(output.copy())
+            .where(col("_run_id").eq(param())))
+
+
+def answered_rows(stage: exp.Table, output: exp.Table, key: Sequence[str]) -> exp.Select:
+    """Count of stage rows that already have an answer for their current request."""
+    return (exp.select(exp.Count(this=exp.Star())).from_(stage.copy().as_("s"))
+            .where(exp.Exists(this=_succeeded(output, key))))
+
+
+def rows_in_flight(stage: exp.Table, requests: exp.Table, batches: exp.Table,
+                   key: Sequence[str]) -> exp.Select:
+    """Count of stage rows whose key is in a batch not yet collected."""
+    in_flight = (
+        exp.select(exp.Literal.number(1)).from_(requests.copy().as_("r"))
+        .join(batches.copy().as_("b"), on=col("batch_uuid", "b").eq(col("_batch_uuid", "r")))
+        .where(eq_keys(key, "r", "s"))
+        .where(col("status", "b").isin(*(exp.Literal.string(s) for s in OPEN_STATUSES)))
+    )
+    return (exp.select(exp.Count(this=exp.Star())).from_(stage.copy().as_("s"))
+            .where(exp.Exists(this=in_flight)))
+
+
+def reusable_figures(pending: exp.Select, output: exp.Table) -> exp.Select:
+    """Pending rows an earlier answer to the same request can serve, and their input tokens."""
+    answered = (exp.select(exp.Literal.number(1)).from_(output.copy().as_("a"))
+                .where(col("_fingerprint", "a").eq(col("_fingerprint", "p")))
+                .where(col("_status", "a").eq(exp.Literal.string(SUCCEEDED))))
+    return (exp.select(exp.Count(this=exp.Star()), exp.Sum(this=col("_est_tokens", "p")))
+            .from_(pending.subquery("p")).where(exp.Exists(this=answered)))
+
+
+def padded_view(view: exp.Table, table: exp.Table, existing: Sequence[str],
+                columns: ColumnDefs) -> exp.Create:
+    """A view of a table with the columns it lacks added as typed NULLs (read-only upgrades)."""
+    have = {c.lower() for c in existing}
+    select = exp.select(*(col(c) for c in existing), *(
+        exp.Cast(this=exp.null(), to=kind).as_(exp.to_identifier(name, quoted=True))
+        for name, kind in columns if name.lower() not in have))
+    return exp.Create(this=view.copy(), kind="VIEW", replace=True,
+                      expression=select.from_(table.copy()))

@@ -40,12 +40,16 @@ RUN_COLUMNS: list[tuple[str, str]] = [
     ("submitted", "bigint"), ("batches_submitted", "bigint"), ("batches_collected", "bigint"),
     ("succeeded", "bigint"), ("failed", "bigint"), ("given_up", "bigint"),
     ("input_tokens", "bigint"), ("output_tokens", "bigint"), ("cost_usd", "double"),
-    ("realtime_cost_usd", "double"), ("error", "varchar"),
+    ("realtime_cost_usd", "double"), ("error", "varchar"), ("shared", "bigint"),
+    ("reused", "bigint"), ("saved_usd", "double"), ("est_cost_usd", "double"),
+    ("max_cost_usd", "double"), ("over_budget", "bigint"),
 ]
 
 REQUEST_META: list[tuple[str, str]] = [
     ("_batch_uuid", "varchar"), ("_custom_id", "varchar"), ("_fingerprint", "varchar"),
     ("_attempt", "int"), ("_created_at", "timestamp"),
+    # False for keys that share another key's line (same fingerprint, sent once).
+    ("_primary", "boolean"),
 ]
 
 

@@ -6,11 +6,13 @@ from pathlib import Path
 from typing import Any
 
 from batchsql.errors import ProfileError
+from batchsql.plan import Limits
 from batchsql.profiles import ProviderSettings
 from batchsql.providers.base import BatchInfo, Provider
 from batchsql.providers.openai import OpenAIProvider
 
-__all__ = ["BatchInfo", "EmulatorProvider", "OpenAIProvider", "Provider", "make_provider"]
+__all__ = ["BatchInfo", "EmulatorProvider", "OpenAIProvider", "Provider", "make_provider",
+           "provider_limits"]
 
 # Keys of the batchsql mapping that the OpenAI client takes as they are.
 _CLIENT_OPTIONS = ("organization", "project", "timeout")
@@ -34,6 +36,13 @@ class EmulatorProvider(OpenAIProvider):
     def close(self) -> None:
         super().close()
         self.server.stop()
+
+
+def provider_limits(settings: ProviderSettings) -> Limits:
+    """What one batch of the target's provider may hold, without connecting to it."""
+    if settings.provider in ("openai", "emulator"):
+        return OpenAIProvider.declared_limits()
+    raise ProfileError(f"unknown provider {settings.provider!r}; use 'openai' or 'emulator'")
 
 
 def make_provider(settings: ProviderSettings, *, base_dir: Path) -> Provider:

@@ -48,7 +48,12 @@ class Provider(ABC):
     MAX_BYTES: int = 0
 
     def limits(self) -> Limits:
-        return Limits(max_requests=self.MAX_REQUESTS, max_bytes=self.MAX_BYTES)
+        return self.declared_limits()
+
+    @classmethod
+    def declared_limits(cls) -> Limits:
+        """The class's limits, known without connecting (a dry run needs them too)."""
+        return Limits(max_requests=cls.MAX_REQUESTS, max_bytes=cls.MAX_BYTES)
 
     @abstractmethod
     def upload(self, path: Path) -> str:

@@ -106,7 +106,7 @@ class Collector:
             # Refused for the enqueued-token quota: its rows are pending again, and this run
             # resubmits them when its own batches finish and free the quota.
             summary.quota_hit = True
-            summary.deferred += int(batch["request_count"] or 0)
+            summary.deferred += int(batch["request_count"] or 0)  # lines, not shared rows
         stamp = now()
         batch_error = _batch_error(info) if info.status == "failed" else None
         values = [n for n, _ in outputs.value_columns(r.spec)]

@@ -13,27 +13,27 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from sqlglot import exp
 
 from batchsql import outputs, plan, sql
 from batchsql.errors import BatchsqlError, SpecError
+from batchsql.estimate import OutputEstimate, output_estimate
 from batchsql.lock import SpecLock
-from batchsql.pricing import BATCH_DISCOUNT, price_of
+from batchsql.pricing import Price, price_of
 from batchsql.prompts import Prompt, compile_prompt
 from batchsql.providers.base import Provider
 from batchsql.reconcile import FAILED
 from batchsql.runner.collect import Collector
-from batchsql.runner.source import STAGE_META, Renderer, check_source
+from batchsql.runner.source import ROWS_PER_SLICE, Renderer, check_source, render_stage
 from batchsql.runner.submit import Submitter
 from batchsql.spec import Spec, line_of
-from batchsql.spool import ChunkWriter
+from batchsql.spool import ChunkWriter, OnChunk, OnNotSent
 from batchsql.state import State, ensure_table, now
 from batchsql.warehouses.base import Warehouse
 
 Event = Callable[[str, dict[str, Any]], None]
 
-#: Rows read, rendered and written per Arrow slice: bounds memory whatever the table size.
-ROWS_PER_SLICE = 10_000
 
 
 @dataclass
@@ -57,6 +57,17 @@ class RunSummary:
     output_tokens: int = 0
     cost_usd: float | None = 0.0
     realtime_cost_usd: float | None = 0.0
+    #: Rows that rode on another key's identical request in this run's batches.
+    shared: int = 0
+    #: Rows answered from an earlier answer to the same request, without a provider call.
+    reused: int = 0
+    #: Dollars not spent thanks to shared and reused requests (of the outcomes written so far).
+    saved_usd: float | None = 0.0
+    #: Estimated cost of what this run submitted (None: the model's price is unknown).
+    est_cost_usd: float | None = 0.0
+    max_cost_usd: float | None = None
+    #: Rows left for a later run because the budget would have been passed.
+    over_budget: int = 0
 
     @property
     def succeeded(self) -> int:
@@ -75,20 +86,27 @@ class Runner:
     """Runs one spec against one warehouse and one provider.
 
     ``token_limit`` is the provider's enqueued-token quota for the spec's model, when known:
-    submission is paced so that batches in flight never exceed it.
+    submission is paced so that batches in flight never exceed it. ``max_cost`` (else the
+    spec's ``max_cost_usd``) caps the estimated dollars one run submits.
     """
 
-    def __init__(self, spec: Spec, wh: Warehouse, provider: Provider, *, work_dir: Path,
+    def __init__(self, spec: Spec, wh: Warehouse, provider: Provider | None, *, work_dir: Path,
                  target_name: str = "", poll_interval: float = 5.0,
                  max_requests: int | None = None, token_limit: int | None = None,
-                 lock_wait: float = 0.0, on_event: Event = _ignore) -> None:
+                 max_cost: float | None = None, prices: dict[str, Price] | None = None,
+                 lock_wait: float = 0.0, on_event: Event = _ignore,
+                 limits: plan.Limits | None = None) -> None:
         self.spec = spec
         self.wh = wh
-        self.provider = provider
+        # None for a dry run (``batchsql plan``), which never calls the provider.
+        self.provider: Provider = provider  # type: ignore[assignment]
         self.spool = work_dir / "spool"
         self.target_name = target_name
         self.poll_interval = poll_interval
-        limits = provider.limits()
+        # Without a provider, the caller passes the limits the provider's class declares.
+        limits = provider.limits() if provider is not None else limits
+        if limits is None:
+            raise ValueError("a Runner needs a provider or the provider's limits")
         self.limits = plan.Limits(
             max_requests=min(limits.max_requests, max_requests or limits.max_requests),
             max_bytes=limits.max_bytes, max_tokens=token_limit)
@@ -101,7 +119,8 @@ class Runner:
         self.collect_stage = sql.sibling(self.output, f"_batchsql_{self.output.name}_collect")
         self.view = sql.sibling(self.output, f"{self.output.name}_current")
         self.key = list(spec.source.key)
-        self.price = price_of(spec.model)
+        self.price = price_of(spec.model, prices)
+        self.max_cost = max_cost if max_cost is not None else spec.max_cost_usd
         self.url = plan.request_url(spec)
         self.renderer = Renderer(spec, self.prompt, self.url)
         self.submitter = Submitter(self)
@@ -114,7 +133,9 @@ class Runner:
 
     def run(self, *, wait: bool = True, max_wait: float | None = None) -> RunSummary:
         """Collect, select, submit; with ``wait``, poll until nothing is in flight."""
-        summary = RunSummary(run_id=uuid.uuid4().hex[:16], spec=self.spec.name)
+        summary = RunSummary(run_id=uuid.uuid4().hex[:16], spec=self.spec.name,
+                             max_cost_usd=self.max_cost)
+        self.check_budget()
         with self._locked(summary.run_id):
             self.prepare()
             self.state.start_run({
@@ -125,6 +146,8 @@ class Runner:
                 self.collector.collect(summary)
                 self.emit("rendering", {})
                 self.render_stage()
+                if self.spec.dedup:
+                    self.reuse_answers(summary)
                 self.submit_pass(summary, first=True)
                 if wait:
                     self.wait(summary, max_wait=max_wait)
@@ -180,24 +203,40 @@ class Runner:
     def render_stage(self) -> None:
         """Render every source row into the stage table: key, fingerprint, request body."""
         assert self._source is not None
-        needed = list(dict.fromkeys([*self.key, *sorted(self.prompt.variables())]))
-        query = (exp.select(*(sql.col(c) for c in needed))
-                 .from_(self._source.subquery("_batchsql_source")))
-        self.wh.execute(sql.drop_table(self.stage))
-        self.wh.execute(sql.create_table(self.stage, [
-            *self._key_types,
-            *((n, sql.dtype(t, self.wh.dialect)) for n, t in STAGE_META)]))
-        for batch in self.wh.stream(query, batch_size=ROWS_PER_SLICE):
-            self.wh.insert_arrow(self.stage, self.renderer.render(batch))
-        duplicates = self.wh.fetch(sql.duplicate_keys(self.stage, self.key))
-        if duplicates:
-            shown = ", ".join(str(row[:-1] if len(self.key) > 1 else row[0])
-                              for row in duplicates)
+        render_stage(self.wh, self.spec, self.prompt, self.renderer, self._source, self.stage,
+                     self._key_types)
+
+    def check_budget(self) -> None:
+        """A budget needs a price: refuse to start rather than spend blind."""
+        if self.max_cost is not None and self.price is None:
             raise SpecError(
-                f"source.key ({', '.join(self.key)}) does not identify rows: duplicate or NULL "
-                f"keys such as {shown}", path=self.spec.path,
-                line=line_of(self.spec, "source", "key"),
-                hint="pick columns that are unique and never NULL")
+                f"a budget of ${self.max_cost:g} is set but the price of model "
+                f"'{self.spec.model}' is unknown", path=self.spec.path,
+                line=line_of(self.spec, "max_cost_usd") or line_of(self.spec, "model"),
+                hint="add it to the profile target's batchsql settings, e.g. prices: "
+                     f"{{{self.spec.model}: {{input: 0.15, output: 0.60}}}} (USD per 1M tokens)")
+
+    def output_estimate(self) -> OutputEstimate:
+        """Expected output tokens per request, from earlier answers when there are enough."""
+        row = self.wh.fetch(sql.answer_history(self.output))[0]
+        history = (int(row[0]), float(row[1])) if row[0] else None
+        return output_estimate(self.spec, history)
+
+    def reuse_answers(self, summary: RunSummary) -> None:
+        """Pending rows whose exact request was answered before get that answer, for free."""
+        pending = sql.pending_rows(self.stage, self.output, self.state.requests,
+                                   self.state.batches, self.key, self.spec.max_attempts)
+        values = [n for n, _ in outputs.value_columns(self.spec)]
+        stamp = now()
+        with self.wh.transaction():
+            self.wh.execute(sql.reuse_answers(pending, self.output, self.key, values),
+                            [summary.run_id, stamp])
+            row = self.wh.fetch(sql.reused_figures(self.output), [summary.run_id])[0]
+        summary.reused = int(row[0])
+        if summary.reused:
+            summary.outcomes["succeeded"] = summary.outcomes.get("succeeded", 0) + summary.reused
+            self.emit("reused", {"rows": summary.reused,
+                                 "saved_usd": None if row[1] is None else float(row[1])})
 
     def count_given_up(self) -> int:
         return int(self.wh.fetch(sql.given_up(self.stage, self.output, self.key,
@@ -221,18 +260,41 @@ class Runner:
         if not rows:
             summary.deferred = 0
             return 0
-        budget = self._token_budget()
-        writer = ChunkWriter(
-            self.limits, self.spool, self.url, self.key, token_budget=budget,
-            on_chunk=lambda *chunk: self.submit_chunk(summary, *chunk),
-            on_not_sent=lambda rows: self.write_not_sent(summary, rows))
+        writer = self.writer(summary, on_chunk=lambda *chunk: self.submit_chunk(summary, *chunk),
+                             on_not_sent=lambda rows: self.write_not_sent(summary, rows))
         for batch in self.wh.stream(pending, params, batch_size=ROWS_PER_SLICE):
             writer.add(batch)
         writer.finish()
         summary.deferred = writer.deferred
+        summary.over_budget = writer.over_budget
+        summary.shared += writer.shared
+        if summary.est_cost_usd is not None and self.price is not None:
+            summary.est_cost_usd += writer.est_cost
+        else:
+            summary.est_cost_usd = None
         if writer.deferred:
             self.emit("deferred", {"rows": writer.deferred, "limit": self.limits.max_tokens})
+        if writer.over_budget:
+            self.emit("over_budget", {"rows": writer.over_budget, "budget": self.max_cost,
+                                      "committed": summary.est_cost_usd})
         return writer.deferred
+
+    def writer(self, summary: RunSummary, *, on_chunk: OnChunk, on_not_sent: OnNotSent,
+               dry: bool = False) -> ChunkWriter:
+        """A chunk writer with this run's limits, token quota, dedup and remaining budget.
+
+        ``dry``: write no files and ignore the quota (a plan counts every batch it would send).
+        """
+        price, out = self.price, self.output_estimate().for_budget
+        cost_of = (lambda tokens: price.cost(tokens, out)) if price is not None else None
+        budget = None
+        if self.max_cost is not None:
+            budget = max(0.0, self.max_cost - (summary.est_cost_usd or 0.0))
+        return ChunkWriter(self.limits, None if dry else self.spool, self.url, self.key,
+                           token_budget=None if dry else self._token_budget(),
+                           dedup=self.spec.dedup,
+                           cost_of=cost_of, cost_budget=budget,
+                           on_chunk=on_chunk, on_not_sent=on_not_sent)
 
     def _token_budget(self) -> int | None:
         """Input tokens that may still be enqueued for this model, if its quota is known."""
@@ -240,14 +302,16 @@ class Runner:
             return None
         return max(0, self.limits.max_tokens - self.state.tokens_in_flight(self.spec.model))
 
-    def submit_chunk(self, summary: RunSummary, batch_uuid: str, path: Path,
+    def submit_chunk(self, summary: RunSummary, batch_uuid: str, path: Path | None,
                      requests: pa.Table, size: int, est_tokens: int) -> None:
         """Record the intent (with its request map), then upload and create its batch."""
+        # Lines in the file; the request map may hold more rows (keys sharing a line).
+        lines = int(pc.sum(requests.column("_primary")).as_py() or 0)
         batch = {
             "batch_uuid": batch_uuid, "spec": self.spec.name,
             "output_table": self.spec.output.table, "run_id": summary.run_id,
             "chunk": summary.batches_submitted, "provider": self.provider.name,
-            "endpoint": self.url, "model": self.spec.model, "request_count": requests.num_rows,
+            "endpoint": self.url, "model": self.spec.model, "request_count": lines,
             "input_bytes": size, "est_input_tokens": est_tokens,
         }
         self.heartbeat()  # stop here, before paying, if another run took the lock over
@@ -257,8 +321,9 @@ class Runner:
         if info is None:
             return
         summary.batches_submitted += 1
-        summary.submitted += requests.num_rows
-        self.emit("submitted", {"batch": info.id, "requests": requests.num_rows})
+        summary.submitted += lines
+        self.emit("submitted", {"batch": info.id, "requests": lines,
+                                "rows": requests.num_rows})
 
     def write_not_sent(self, summary: RunSummary, rows: pa.Table) -> None:
         """Rows that cannot be sent (template error, too large) become failed outcomes now."""
@@ -327,15 +392,20 @@ class Runner:
         cost = realtime = None
         if self.price:
             cost = self.price.cost(summary.input_tokens, summary.output_tokens)
-            realtime = cost / BATCH_DISCOUNT
+            realtime = self.price.cost(summary.input_tokens, summary.output_tokens, batch=False)
         summary.cost_usd, summary.realtime_cost_usd = cost, realtime
+        saved = self.wh.fetch(sql.saved_by_run(self.output), [summary.run_id])[0][0]
+        summary.saved_usd = None if saved is None and self.price is None else float(saved or 0)
         return {
             "selected": summary.selected, "submitted": summary.submitted,
             "batches_submitted": summary.batches_submitted,
             "batches_collected": summary.collected_batches, "succeeded": summary.succeeded,
             "failed": summary.failed, "given_up": summary.given_up,
             "input_tokens": summary.input_tokens, "output_tokens": summary.output_tokens,
-            "cost_usd": cost, "realtime_cost_usd": realtime,
+            "cost_usd": cost, "realtime_cost_usd": realtime, "shared": summary.shared,
+            "reused": summary.reused, "saved_usd": summary.saved_usd,
+            "est_cost_usd": summary.est_cost_usd, "max_cost_usd": summary.max_cost_usd,
+            "over_budget": summary.over_budget,
         }
 
 

@@ -13,6 +13,9 @@ from batchsql.prompts import Prompt
 from batchsql.spec import Spec, line_of
 from batchsql.warehouses.base import Warehouse
 
+#: Rows read, rendered and written per Arrow slice: bounds memory whatever the table size.
+ROWS_PER_SLICE = 10_000
+
 #: Columns the stage adds to the key: what each row's request is and whether it rendered.
 STAGE_META = (("_fingerprint", "varchar"), ("_body", "varchar"), ("_est_tokens", "bigint"),
               ("_error", "varchar"))
@@ -86,3 +89,25 @@ class Renderer:
             "_est_tokens": pa.array(counts, pa.int64()),
             "_error": pa.array(errors, pa.string()),
         })
+
+
+def render_stage(wh: Warehouse, spec: Spec, prompt: Prompt, renderer: Renderer,
+                 source: exp.Query, stage: exp.Table,
+                 key_types: list[tuple[str, exp.DataType]]) -> None:
+    """Render every source row into a fresh stage table; refuse duplicate or NULL keys."""
+    key = list(spec.source.key)
+    needed = list(dict.fromkeys([*key, *sorted(prompt.variables())]))
+    query = (exp.select(*(sql.col(c) for c in needed))
+             .from_(source.subquery("_batchsql_source")))
+    wh.execute(sql.drop_table(stage))
+    wh.execute(sql.create_table(stage, [
+        *key_types, *((n, sql.dtype(t, wh.dialect)) for n, t in STAGE_META)]))
+    for batch in wh.stream(query, batch_size=ROWS_PER_SLICE):
+        wh.insert_arrow(stage, renderer.render(batch))
+    duplicates = wh.fetch(sql.duplicate_keys(stage, key))
+    if duplicates:
+        shown = ", ".join(str(row[:-1] if len(key) > 1 else row[0]) for row in duplicates)
+        raise SpecError(
+            f"source.key ({', '.join(key)}) does not identify rows: duplicate or NULL keys "
+            f"such as {shown}", path=spec.path, line=line_of(spec, "source", "key"),
+            hint="pick columns that are unique and never NULL")

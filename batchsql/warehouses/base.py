@@ -58,6 +58,13 @@ class Warehouse(ABC):
     def transaction(self) -> AbstractContextManager[None]:
         """Context in which statements commit together or not at all."""
 
+    def scratch_table(self, name: str) -> exp.Table:
+        """A table the caller may create, fill and drop for its own bookkeeping.
+
+        A read-only connection puts it where writing is allowed (outside the warehouse).
+        """
+        return exp.table_(exp.to_identifier(name, quoted=True))
+
     @abstractmethod
     def close(self) -> None:
         """Release the connection."""

@@ -36,13 +36,27 @@ def _connect(path: str, wait: float) -> duckdb.DuckDBPyConnection:
                 raise WarehouseError(f"cannot open DuckDB database {path!r}: {e}") from e
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                pid = _LOCK_PID.search(str(e))
-                who = f"another process (PID {pid.group(1)})" if pid else "another process"
-                waited = f" (still open after waiting {wait:g} s)" if wait > 0 else ""
-                raise LockedError(
-                    f"{who} has {path} open{waited} — probably another batchsql run or a dbt "
-                    f"run; DuckDB allows one writing process at a time") from e
+                raise _open_error(path, e, wait) from e
             time.sleep(min(0.25, remaining))
+
+
+def _open_error(path: str, error: duckdb.Error, wait: float) -> WarehouseError:
+    """The clear message for a file another process holds (or any other open failure)."""
+    if _FILE_LOCKED not in str(error):
+        return WarehouseError(f"cannot open DuckDB database {path!r}: {error}")
+    pid = _LOCK_PID.search(str(error))
+    who = f"another process (PID {pid.group(1)})" if pid else "another process"
+    waited = f" (still open after waiting {wait:g} s)" if wait > 0 else ""
+    return LockedError(f"{who} has {path} open{waited} — probably another batchsql run or a dbt "
+                       "run; DuckDB allows one writing process at a time")
+
+
+def _quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _quote_literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 class DuckDBWarehouse(Warehouse):
@@ -52,10 +66,48 @@ class DuckDBWarehouse(Warehouse):
 
     def __init__(self, path: str | Path = ":memory:", *,
                  connection: duckdb.DuckDBPyConnection | None = None,
-                 open_wait: float = 0.0) -> None:
+                 open_wait: float = 0.0, read_only: bool = False) -> None:
         self.path = str(path)
+        self.read_only = read_only
         self._owned = connection is None
-        self._con = connection if connection is not None else _connect(self.path, open_wait)
+        self._catalog: str | None = None
+        if connection is not None:
+            self._con = connection
+        elif read_only:
+            self._con = self._attach_read_only(open_wait)
+        else:
+            self._con = _connect(self.path, open_wait)
+
+    def _attach_read_only(self, wait: float) -> duckdb.DuckDBPyConnection:
+        """An in-memory database with the file attached read-only under its usual name.
+
+        Reads see the file as a normal connection would; scratch tables go to the in-memory
+        database, so a dry run can stage its work without writing a byte to the file. A file
+        that does not exist yet is an empty warehouse: nothing is created.
+        """
+        con = duckdb.connect(":memory:")
+        if self.path == ":memory:" or not Path(self.path).exists():
+            return con
+        self._catalog = Path(self.path).stem
+        attach = (f"attach {_quote_literal(self.path)} as {_quote_ident(self._catalog)} "
+                  "(read_only)")
+        deadline = time.monotonic() + max(wait, 0.0)
+        while True:
+            try:
+                con.execute(attach)
+                break
+            except duckdb.Error as e:
+                if _FILE_LOCKED not in str(e) or time.monotonic() >= deadline:
+                    con.close()
+                    raise _open_error(self.path, e, wait) from e
+                time.sleep(0.25)
+        con.execute(f"use {_quote_ident(self._catalog)}")
+        return con
+
+    def scratch_table(self, name: str) -> exp.Table:
+        if not self.read_only:
+            return super().scratch_table(name)
+        return exp.table_(exp.to_identifier(name, quoted=True), db="main", catalog="memory")
 
     def execute(self, statement: Statement, params: Sequence[Any] = ()) -> None:
         self._run(self._con, statement, params)
@@ -68,6 +120,8 @@ class DuckDBWarehouse(Warehouse):
         # A cursor is its own connection to the same database, so the caller may keep writing on
         # the main connection while this result is still being read.
         cursor = self._con.cursor()
+        if self._catalog is not None:  # a cursor starts in the in-memory database
+            cursor.execute(f"use {_quote_ident(self._catalog)}")
         try:
             relation = self._guard(lambda: cursor.sql(self.render(statement), params=list(params)))
             yield from self._guard(lambda: relation.to_arrow_reader(batch_size))
