@@ -168,6 +168,24 @@ class Status:
     output_tokens: int = 0
     cost_usd: float | None = None
     lock_holder: Holder | None = None
+    #: Rows answered without a request of their own (shared or reused), and what that saved.
+    deduplicated: int = 0
+    saved_usd: float | None = None
+    #: The spec's budget per run, and the latest run's estimate, actual spend and open batches.
+    max_cost_usd: float | None = None
+    last_run: LastRun | None = None
+
+
+@dataclass
+class LastRun:
+    """What the latest run that sent anything committed and has spent so far."""
+
+    run_id: str
+    started_at: dt.datetime | None
+    max_cost_usd: float | None
+    est_cost_usd: float | None
+    spent_usd: float | None
+    open_batches: int
 
 
 def status(spec_path: str | Path, *, refresh: bool = True, **where: Any) -> Status:
@@ -176,7 +194,8 @@ def status(spec_path: str | Path, *, refresh: bool = True, **where: Any) -> Stat
     ctx = resolve(**where)
     with open_target(ctx) as (wh, provider):
         output = sql.parse_table(spec.output.table, wh.dialect)
-        report = Status(spec=spec.name, output_table=spec.output.table)
+        report = Status(spec=spec.name, output_table=spec.output.table,
+                        max_cost_usd=spec.max_cost_usd)
         if wh.table_columns(output) is None:
             return report
         state = State(wh, output)
@@ -188,6 +207,14 @@ def status(spec_path: str | Path, *, refresh: bool = True, **where: Any) -> Stat
         report.output_tokens = sum(int(r[3] or 0) for r in rows)
         costs = [r[4] for r in rows if r[4] is not None]
         report.cost_usd = float(sum(costs)) if costs else None
+        report.deduplicated = sum(int(r[5] or 0) for r in rows)
+        saved = [r[6] for r in rows if r[6] is not None]
+        report.saved_usd = float(sum(saved)) if saved else None
+        last = state.last_run(spec.name)
+        if last is not None:
+            spent, still_open = state.run_spend(last["run_id"])
+            report.last_run = LastRun(last["run_id"], last["started_at"], last["max_cost_usd"],
+                                      last["est_cost_usd"], spent, still_open)
         view = sql.sibling(output, f"{output.name}_current")
         report.keys_with_result = int(wh.fetch(
             exp.select(exp.Count(this=exp.Star())).from_(view))[0][0])

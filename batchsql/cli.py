@@ -135,6 +135,21 @@ def status(spec: str, **where: Any) -> None:
     table.add_row("keys with a result", f"{report.keys_with_result:,}")
     table.add_row("tokens", f"{report.input_tokens:,} in / {report.output_tokens:,} out")
     table.add_row("cost so far", _money(report.cost_usd))
+    if report.deduplicated:
+        table.add_row("dedup saved", f"{report.deduplicated:,} requests"
+                      + (f", {_money(report.saved_usd)}" if report.saved_usd else ""))
+    last = report.last_run
+    if last is not None:
+        budget = last.max_cost_usd if last.max_cost_usd is not None else report.max_cost_usd
+        spent = f"{_money(last.spent_usd or 0.0)} spent"
+        if last.open_batches:
+            spent += f" so far ({last.open_batches} batch(es) still in flight)"
+        line = f"run {last.run_id}: {_money(last.est_cost_usd)} estimated, {spent}"
+        if budget is not None:
+            line += f", budget {_money(budget)}"
+        table.add_row("last run", line)
+    elif report.max_cost_usd is not None:
+        table.add_row("budget", f"{_money(report.max_cost_usd)} per run")
     console.print(table)
     if report.in_flight:
         batches = Table("batch", "provider status", "requests", "age", box=None)

@@ -22,8 +22,9 @@ from batchsql import plan, tokens
 from batchsql.pricing import Price
 from batchsql.spec import Spec, output_schema
 
-#: Earlier answers needed before their mean replaces the schema-based expectation.
-MIN_HISTORY = 10
+#: Earlier answers needed before their mean replaces the schema-based expectation (real
+#: answers, even a few, say more about length than a typical value made up from the schema).
+MIN_HISTORY = 5
 #: Expected answer length of free text when nothing better is known (stated as a guess).
 FREE_TEXT_GUESS = 256
 _TYPICAL_STRING = "A typical short answer of a dozen words, used only for the cost estimate."

@@ -158,3 +158,23 @@ class State:
 
     def finish_run(self, run_id: str, **values: Any) -> None:
         update_row(self.wh, self.runs, "run_id", run_id, {**values, "finished_at": now()})
+
+    def last_run(self, spec: str) -> dict[str, Any] | None:
+        """The latest run of a spec that submitted or collected anything, or None."""
+        names = [n for n, _ in RUN_COLUMNS]
+        query = (exp.select(*(sql.col(n) for n in names)).from_(self.runs.copy())
+                 .where(sql.col("spec").eq(sql.param()))
+                 .where(exp.or_(sql.col("batches_submitted") > 0, sql.col("reused") > 0))
+                 .order_by(exp.Ordered(this=sql.col("started_at"), desc=True)).limit(1))
+        rows = self.wh.fetch(query, [spec])
+        return dict(zip(names, rows[0], strict=True)) if rows else None
+
+    def run_spend(self, run_id: str) -> tuple[float | None, int]:
+        """Actual cost of the batches a run submitted (collected ones), and how many are open."""
+        open_ = exp.Case(ifs=[exp.If(this=sql.col("status").isin(
+            *(exp.Literal.string(s) for s in sql.OPEN_STATUSES)), true=exp.Literal.number(1))],
+            default=exp.Literal.number(0))
+        query = (exp.select(exp.Sum(this=sql.col("cost_usd")), exp.Sum(this=open_))
+                 .from_(self.batches.copy()).where(sql.col("run_id").eq(sql.param())))
+        cost, still_open = self.wh.fetch(query, [run_id])[0]
+        return (None if cost is None else float(cost)), int(still_open or 0)

@@ -254,9 +254,9 @@ class Runner:
         params = [] if first else [summary.run_id]
         count = exp.select(exp.Count(this=exp.Star())).from_(pending.subquery("p"))
         rows = int(self.wh.fetch(count, params)[0][0])
-        if first:
-            summary.selected = rows
-            self.emit("selected", {"rows": rows})
+        if first:  # rows reused just before were pending too
+            summary.selected = rows + summary.reused
+            self.emit("selected", {"rows": summary.selected})
         if not rows:
             summary.deferred = 0
             return 0

@@ -178,7 +178,12 @@ def _read_through_scratch(r: Runner, key_types: list[tuple[str, exp.DataType]]) 
         if existing is None:
             ensure_table(wh, scratch, columns)
         else:
-            wh.execute(sql.padded_view(scratch, table, existing, columns))
+            # Qualified in full: the view lives in another database than the table.
+            source = table.copy()
+            if not source.catalog:
+                current = wh.fetch(exp.select(exp.func("current_database")))[0][0]
+                source.set("catalog", exp.to_identifier(current, quoted=True))
+            wh.execute(sql.padded_view(scratch, source, existing, columns))
         readable[role] = scratch
     r.output = readable["output"]
     r.state.requests, r.state.batches = readable["requests"], readable["batches"]
