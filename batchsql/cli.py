@@ -129,7 +129,7 @@ def status(spec: str, **where: Any) -> None:
         return
     table = Table(box=None, show_header=False, pad_edge=False)
     table.add_column(style="dim")
-    table.add_column(justify="right")
+    table.add_column()
     for outcome, n in sorted(report.outcomes.items()):
         table.add_row(outcome, f"{n:,}")
     table.add_row("keys with a result", f"{report.keys_with_result:,}")
