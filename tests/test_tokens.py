@@ -11,12 +11,15 @@ import random
 from typing import Any
 
 import bpe_openai
+import openai
 import pytest
 import regex
 from bpe_openai import registry
 
 from batchsql import plan, tokens
+from batchsql.emulator import EmulatorServer
 from batchsql.tokens import CHAT, EMBEDDINGS, count_input_tokens, count_text
+from tests.test_emulator import read_jsonl, submit
 
 O200K = bpe_openai.get_encoding("o200k_base")
 CL100K = bpe_openai.get_encoding("cl100k_base")
@@ -199,3 +202,47 @@ def test_text_without_safe_cuts_is_counted_nearly_exactly() -> None:
     cuts = len(text) // tokens.PIECE
     assert abs(count_text("gpt-4o", text) - n(text)) <= cuts
 
+
+# -- the emulator reports these counts ----------------------------------------------------------
+
+def test_emulator_usage_is_the_exact_count(srv: EmulatorServer, client: openai.OpenAI) -> None:
+    schema = {"type": "object", "properties": {"label": {"type": "string",
+              "enum": ["billing", "bug", "other"]}}, "required": ["label"],
+              "additionalProperties": False}
+    bodies = [
+        plan.build_chat_body("gpt-4o-mini", [
+            {"role": "system", "content": "You label tickets."},
+            {"role": "user", "content": f"Ticket {i}: doppelt abgebucht 😊 <|endoftext|>"}],
+            {"temperature": 0}, schema)
+        for i in range(3)]
+    bodies.append({"model": "gpt-4o-mini", "messages": [
+        {"role": "user", "name": "ana", "content": [{"type": "text", "text": "plain answer"}]}]})
+    lines = [{"custom_id": f"c{i}", "method": "POST", "url": CHAT, "body": body}
+             for i, body in enumerate(bodies)]
+    batch = client.batches.retrieve(submit(client, lines).id)
+    assert batch.status == "completed" and batch.usage is not None
+    out = {o["custom_id"]: o["response"]["body"] for o in read_jsonl(client, batch.output_file_id)}
+    for i, body in enumerate(bodies):
+        usage, content = out[f"c{i}"]["usage"], out[f"c{i}"]["choices"][0]["message"]["content"]
+        assert usage["prompt_tokens"] == count_input_tokens(CHAT, body)
+        assert usage["completion_tokens"] == n(content)
+    assert batch.usage.input_tokens == sum(count_input_tokens(CHAT, b) for b in bodies)
+
+    inputs = ["héllo wörld", ["two", "strings"], [[1, 2, 3], "mixed"]]
+    lines = [{"custom_id": f"e{i}", "method": "POST", "url": EMBEDDINGS,
+              "body": {"model": "text-embedding-3-small", "input": x}}
+             for i, x in enumerate(inputs)]
+    batch = client.batches.retrieve(submit(client, lines, EMBEDDINGS).id)
+    out = {o["custom_id"]: o["response"]["body"] for o in read_jsonl(client, batch.output_file_id)}
+    for line in lines:
+        assert out[line["custom_id"]]["usage"]["prompt_tokens"] == count_input_tokens(
+            EMBEDDINGS, line["body"])
+
+
+def test_emulator_keeps_the_estimate_for_unknown_models(srv: EmulatorServer,
+                                                        client: openai.OpenAI) -> None:
+    body = {"model": "my-local-llama", "messages": [{"role": "user", "content": "x" * 37}]}
+    batch = client.batches.retrieve(submit(client, [
+        {"custom_id": "u", "method": "POST", "url": CHAT, "body": body}]).id)
+    usage = read_jsonl(client, batch.output_file_id)[0]["response"]["body"]["usage"]
+    assert usage["prompt_tokens"] == 3 + 4 + 10  # chat 3 + per message 4 + ceil(37 / 4)
