@@ -94,11 +94,12 @@ def count_input_tokens(url: str, body: dict[str, Any]) -> int:
 class _Counter:
     """Token counts with one encoding; remembers texts that repeat from row to row."""
 
-    MEMO_SIZE = 4096
+    MEMO_TEXTS, MEMO_CHARS = 4096, 4_000_000  # bounded over a huge, varied table
 
     def __init__(self, encode: Callable[[str], list[int]]) -> None:
         self.encode = encode
         self.memo: dict[str, int] = {}
+        self.memo_chars = 0
 
     def text(self, text: str) -> int:
         if len(text) <= PIECE:
@@ -109,9 +110,11 @@ class _Counter:
         """``text`` for strings that recur across requests: roles, instructions, schemas."""
         n = self.memo.get(text)
         if n is None:
-            if len(self.memo) >= self.MEMO_SIZE:  # bounded over a huge, varied table
+            if len(self.memo) >= self.MEMO_TEXTS or self.memo_chars >= self.MEMO_CHARS:
                 self.memo.clear()
+                self.memo_chars = 0
             n = self.memo[text] = self.text(text)
+            self.memo_chars += len(text)
         return n
 
 

@@ -103,6 +103,17 @@ def test_schema_and_tools_count_as_their_canonical_json() -> None:
     assert count_input_tokens(CHAT, body) == 3 + n("user") + n("hi") + 3
 
 
+def test_repeated_texts_are_remembered_within_bounds() -> None:
+    # Instructions repeat on every row and are remembered; a table whose every row has its own
+    # system prompt must not grow the memory without end, nor change any count.
+    counter = tokens._counter("o200k_base")
+    for i in range(counter.MEMO_TEXTS + 10):
+        system = f"Instructions, version {i}."
+        body = {"model": "gpt-4o", "messages": [{"role": "system", "content": system}]}
+        assert count_input_tokens(CHAT, body) == 3 + n("system") + n(system) + 3
+        assert len(counter.memo) <= counter.MEMO_TEXTS
+    assert counter.memo_chars <= counter.MEMO_CHARS
+
 @pytest.mark.parametrize(("inputs", "expected"), [
     ("héllo wörld", n("héllo wörld", CL100K)),
     (["one", "two three"], n("one", CL100K) + n("two three", CL100K)),
