@@ -26,6 +26,7 @@ from jinja2.nativetypes import NativeCodeGenerator
 from jinja2.sandbox import SandboxedEnvironment
 
 from batchsql.errors import ProfileError
+from batchsql.pricing import prices_from_settings
 
 PROVIDERS = ("emulator", "openai")
 DEFAULT_PROFILE = "batchsql"
@@ -318,6 +319,10 @@ def _provider_settings(settings: Any, where: str) -> ProviderSettings:
     emulator = options.pop("emulator", None) or {}
     if not isinstance(emulator, Mapping):
         raise ProfileError(f"{where}: batchsql.emulator must be a mapping of emulator settings")
+
+    # Checked here so that a typo fails when the profile loads, before anything is sent; the
+    # raw mapping stays in `extra` for whoever turns it into prices (pricing.prices_from_settings).
+    prices_from_settings(options.get("prices"), where)
 
     return ProviderSettings(
         provider=provider,

@@ -10,6 +10,7 @@ import pytest
 from openai.types.chat import ChatCompletion
 
 from batchsql.emulator import EmulatorServer, Faults
+from batchsql.tokens import count_input_tokens
 from tests.test_emulator import (
     CHAT,
     MODEL,
@@ -27,7 +28,7 @@ OTHER_MODEL = "gpt-4.1-mini"
 
 def big_lines(tag: str, model: str = MODEL) -> list[dict[str, Any]]:
     """Three requests of ~200 prompt tokens each (~600 for the batch)."""
-    return [chat_line(f"{tag}-{i}", f"{tag} question {i}: " + "lorem ipsum " * 64, model=model)
+    return [chat_line(f"{tag}-{i}", f"{tag} question {i}: " + "lorem ipsum " * 88, model=model)
             for i in range(3)]
 
 
@@ -66,7 +67,9 @@ def test_token_limit_counts_earlier_batches_in_flight(srv: EmulatorServer,
     b1 = client.batches.retrieve(first.id)
     assert b1.status == "completed" and b1.usage is not None
     tokens = reported_prompt_tokens(client, b1.output_file_id)
-    assert b1.usage.input_tokens == tokens and 550 <= tokens <= 650
+    assert b1.usage.input_tokens == tokens == sum(
+        count_input_tokens(CHAT, line["body"]) for line in big_lines("a"))
+    assert 550 <= tokens <= 650
     third = submit(client, big_lines("d")).id
     srv.advance_clock(15)
     assert client.batches.retrieve(third).status == "in_progress"

@@ -15,6 +15,8 @@ import math
 import struct
 from typing import Any
 
+from batchsql import tokens
+
 from .schema_values import FIELD_TAG, RequestError, SchemaValues, TextContext
 from .textmatch import digest, estimate_tokens, text_of, trim
 
@@ -32,7 +34,11 @@ EMULATOR_TAG = "[batchsql emulator]"
 FINGERPRINT = "batchsql-emulator"
 
 
-# -- prompt tokens (what usage.prompt_tokens says, and what Faults.token_limit counts) --------
+# -- token counts (what usage says, and what Faults.token_limit counts) ------------------------
+#
+# As the real API bills them (batchsql.tokens) for models whose tokenizer is known; for any other
+# model an estimate: chat 3 + per message (4 + ceil(characters of its text / 4)), text
+# ceil(characters / 4).
 
 _CHAT_OVERHEAD, _MESSAGE_OVERHEAD = 3, 4
 
@@ -40,22 +46,36 @@ _CHAT_OVERHEAD, _MESSAGE_OVERHEAD = 3, 4
 def prompt_tokens(endpoint: str, body: Any) -> int:
     """The ``usage.prompt_tokens`` this request gets when answered; 0 if it cannot be counted.
 
-    Chat: 3 + per message (4 + ceil(len(text)/4)); embeddings: ceil(len/4) per string input,
-    1 per token id. Cheap: no answer is built.
+    Cheap: no answer is built.
     """
     if not isinstance(body, dict):
         return 0
     try:
         if endpoint == "/v1/embeddings":
-            return sum(tokens for _, tokens in _embedding_inputs(body))
+            return sum(n for _, n in _embedding_inputs(body))
         messages = body.get("messages")
         if not isinstance(messages, list) or not messages:
             return 0
-        return _CHAT_OVERHEAD + sum(
-            _MESSAGE_OVERHEAD + estimate_tokens(text_of(m.get("content")))
-            for m in messages if isinstance(m, dict))
+        return _chat_prompt_tokens(body, messages)
     except RequestError:
         return 0
+
+
+def _chat_prompt_tokens(body: dict[str, Any], messages: list[Any]) -> int:
+    if tokens.is_exact(_model_of(body)):
+        return tokens.count_input_tokens(tokens.CHAT, body)
+    return _CHAT_OVERHEAD + sum(_MESSAGE_OVERHEAD + estimate_tokens(text_of(m.get("content")))
+                                for m in messages if isinstance(m, dict))
+
+
+def _text_tokens(body: dict[str, Any], text: str) -> int:
+    """Tokens of an answer or an embeddings input (the estimate is count_text's fallback)."""
+    return tokens.count_text(_model_of(body), text)
+
+
+def _model_of(body: dict[str, Any]) -> str:
+    model = body.get("model")
+    return model if isinstance(model, str) else ""
 
 
 # -- chat completions ---------------------------------------------------------------------------
@@ -85,24 +105,23 @@ def _schema_of(response_format: Any) -> dict[str, Any] | None:
 
 
 def chat_content(body: dict[str, Any]) -> tuple[str, int]:
-    """The assistant's content for a chat request, and the estimated prompt tokens."""
+    """The assistant's content for a chat request, and its prompt tokens."""
     messages = body.get("messages")
     if not isinstance(messages, list) or not messages:
         raise RequestError("Missing required parameter: 'messages'.", param="messages",
                            code="missing_required_parameter")
     user_parts: list[str] = []
     all_parts: list[str] = []
-    prompt_tokens = _CHAT_OVERHEAD
     for m in messages:
         if not isinstance(m, dict):
             raise RequestError("Invalid type for 'messages': expected objects.", param="messages")
         text = text_of(m.get("content"))
-        prompt_tokens += _MESSAGE_OVERHEAD + estimate_tokens(text)
         all_parts.append(text)
         if m.get("role") == "user":
             user_parts.append(text)
     text = "\n".join(user_parts) if user_parts else "\n".join(all_parts)
     schema = _schema_of(body["response_format"]) if "response_format" in body else None
+    prompt_tokens = _chat_prompt_tokens(body, messages)
     ctx = TextContext(text)
     if schema is None:
         return (f'{EMULATOR_TAG} deterministic reply, no model was called. '
@@ -119,7 +138,7 @@ def chat_completion(body: dict[str, Any], *, completion_id: str, created: int
                     ) -> tuple[dict[str, Any], int, int]:
     """A full ``chat.completion`` object plus (prompt_tokens, completion_tokens)."""
     content, prompt_tokens = chat_content(body)
-    completion_tokens = estimate_tokens(content)
+    completion_tokens = _text_tokens(body, content)
     n = body.get("n", 1)
     n = n if isinstance(n, int) and 1 <= n <= 16 else 1
     choice = {"index": 0, "message": {"role": "assistant", "content": content, "refusal": None,
@@ -166,7 +185,7 @@ def chat_completion_json(body: dict[str, Any], *, completion_id: str, created: i
         completion, pt, ct = chat_completion(body, completion_id=completion_id, created=created)
         return json.dumps(completion), pt, ct
     content, pt = chat_content(body)
-    ct = estimate_tokens(content)
+    ct = _text_tokens(body, content)
     return (_CHAT_TEMPLATE % (completion_id, created, _quote(model), _quote(content), pt, ct,
                               pt + ct), pt, ct)
 
@@ -217,7 +236,7 @@ def _embedding_inputs(body: dict[str, Any]) -> list[tuple[str, int]]:
         if isinstance(item, list):  # token ids
             out.append((" ".join(str(t) for t in item), len(item)))
         elif isinstance(item, str):
-            out.append((item, estimate_tokens(item)))
+            out.append((item, _text_tokens(body, item)))
         else:
             raise RequestError("Invalid value for 'input'.", param="input")
     return out

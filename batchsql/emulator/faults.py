@@ -54,8 +54,11 @@ class Faults(BaseModel):
         "clock; ended batches do not count, later ones queue behind it) must not exceed this, "
         "else it ends `failed` with token_limit_exceeded (create itself succeeded). A batch's "
         "input tokens = the sum over its lines of the usage.prompt_tokens the emulator reports "
-        "for that line (also for lines that fail): chat 3 + per message 4 + ceil(characters of "
-        "its text / 4); embeddings ceil(characters / 4) per string input, 1 per token id.")
+        "for that line (also for lines that fail): for models with a known tokenizer (gpt-4o, "
+        "gpt-4.1, gpt-5, o-series, gpt-4, gpt-3.5-turbo, text-embedding-*) batchsql.tokens' "
+        "count, which is what the real API bills; for others chat 3 + per message 4 + "
+        "ceil(characters of its text / 4), embeddings ceil(characters / 4) per string input, "
+        "1 per token id.")
     max_requests: int = Field(MAX_REQUESTS, ge=1, description="Most lines in one input file.")
     max_bytes: int = Field(MAX_BYTES, ge=1, description="Largest batch input file, in bytes.")
 
