@@ -63,3 +63,22 @@ def test_errors_are_one_clear_line_without_traceback(example: Path) -> None:
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     assert "prod" in result.stderr  # did you mean
+
+
+def test_plan_then_a_budgeted_run(example: Path) -> None:
+    plan = batchsql(example, "plan", "models/ticket_labels.yml", "--show", "1",
+                    "--max-cost", "0.01")
+    assert plan.returncode == 0, plan.stderr + plan.stdout
+    out = plan.stdout
+    assert "pending" in out and "1,200 rows" in out and "(exact)" in out
+    assert "cost, batch" in out and "cost, realtime" in out and "dedup saves" in out
+    assert "rows left for a later run" in out
+    assert "request for {'ticket_id': 1}" in out and '"json_schema"' in out
+    assert not (example / "batchsql.duckdb").exists()  # a plan writes nothing
+
+    run = batchsql(example, "run", "models/ticket_labels.yml", "--max-cost", "0.01",
+                   BATCHSQL_EMULATOR_SECONDS="0")
+    assert run.returncode == 0, run.stderr + run.stdout
+    assert "budget" in run.stdout and "rows left for a later run" in run.stdout
+    status = batchsql(example, "status", "models/ticket_labels.yml")
+    assert "last run" in status.stdout and "spent" in status.stdout
