@@ -11,7 +11,8 @@ import binascii
 import json
 import math
 import re
-import struct
+import sys
+from array import array
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -277,29 +278,35 @@ def _read_embedding(outcome: Outcome, body: dict[str, Any], dimensions: Any) -> 
     return outcome
 
 
-def decode_embedding(value: Any) -> tuple[list[float], str | None]:
-    """An embedding as floats, from a JSON list or base64 little-endian float32.
+def decode_embedding(value: Any) -> tuple[array[float], str | None]:
+    """An embedding from a JSON list or base64 little-endian float32; (vector, problem).
 
-    Returns (vector, problem).
+    The vector is an ``array('f')``: 4 bytes a value where a list of floats takes 32, which
+    matters for a slice of 10,000 vectors of 3,072 dimensions.
     """
+    vector: array[float] = array("f")
     if isinstance(value, str):
         try:
             packed = base64.b64decode(value, validate=True)
         except (binascii.Error, ValueError):
-            return [], "embedding is not valid base64"
+            return vector, "embedding is not valid base64"
         if len(packed) % 4:
-            return [], f"base64 embedding has {len(packed)} bytes, not whole float32 values"
-        vector = list(struct.unpack(f"<{len(packed) // 4}f", packed))
+            return vector, f"base64 embedding has {len(packed)} bytes, not whole float32 values"
+        vector.frombytes(packed)
+        if sys.byteorder == "big":
+            vector.byteswap()
     elif isinstance(value, list) and all(isinstance(x, int | float) and not isinstance(x, bool)
                                          for x in value):
-        vector = [float(x) for x in value]
+        # Checked before packing: float32 would turn a value past its range into infinity.
+        if not all(abs(x) <= _FLOAT32_MAX for x in value):
+            return vector, "embedding has a value that is not a finite float32"
+        vector.fromlist([float(x) for x in value])
     else:
-        return [], f"embedding is neither a list of numbers nor base64 text: {_show(value)}"
+        return vector, f"embedding is neither a list of numbers nor base64 text: {_show(value)}"
     if not vector:
-        return [], "embedding is empty"
-    # The column holds float32: a value past its range would be stored as infinity.
-    if not all(math.isfinite(x) and abs(x) <= _FLOAT32_MAX for x in vector):
-        return [], "embedding has a value that is not a finite float32"
+        return vector, "embedding is empty"
+    if not all(math.isfinite(x) for x in vector):
+        return vector, "embedding has a value that is not a finite float32"
     return vector, None
 
 

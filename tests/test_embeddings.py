@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 import pytest
 from openai.types import EmbeddingCreateParams
 from pydantic import TypeAdapter
@@ -244,7 +245,7 @@ def test_vectors_from_base64_or_floats() -> None:
     for embedding in (packed(vector), vector):
         out = reconcile.parse_line(result_line(embedding), spec)
         assert out.status == "succeeded", out.error
-        assert out.values == {"embedding": vector}
+        assert list(out.values["embedding"]) == vector
         assert (out.input_tokens, out.output_tokens) == (7, 0)
         assert out.model == "text-embedding-3-small"
 
@@ -278,11 +279,17 @@ def test_error_lines_and_missing_data_fail() -> None:
 
 
 def test_embedding_column_is_a_float_list() -> None:
-    spec = embeddings_spec()
+    spec = embeddings_spec(params={"dimensions": 3})
     assert [(n, t.sql("duckdb")) for n, t in outputs.value_columns(spec)] \
         == [("embedding", "REAL[]")]
     assert [(n, str(t)) for n, t in outputs.value_arrow_schema(spec)] \
         == [("embedding", "list<item: float>")]
+    lines = [result_line(packed([0.5, 1.5, -2.0])), result_line([0.1]),
+             result_line([0.25, 0.0, 1.0])]
+    table = outputs.outcome_table(spec, [reconcile.parse_line(x, spec) for x in lines], None)
+    assert table.column("embedding").type == pa.list_(pa.float32())
+    assert table.column("embedding").to_pylist() == [[0.5, 1.5, -2.0], None, [0.25, 0.0, 1.0]]
+    assert table.column("_status").to_pylist() == ["succeeded", "invalid_output", "succeeded"]
 
 
 # --- end to end -----------------------------------------------------------------------------
