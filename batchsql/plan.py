@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from batchsql.spec import Spec, output_schema
+from batchsql.spec import Spec, answer_kind, output_schema
 
 CHAT_COMPLETIONS = "/v1/chat/completions"
 EMBEDDINGS = "/v1/embeddings"
@@ -49,14 +49,29 @@ def build_chat_body(model: str, messages: Sequence[dict[str, str]], params: dict
     return body
 
 
+def build_embeddings_body(model: str, text: str, params: dict[str, Any]) -> dict[str, Any]:
+    """A /v1/embeddings body: one input text, spec params merged in."""
+    # base64 vectors make result files about 4x smaller than JSON float lists; a spec that
+    # sets encoding_format keeps its own.
+    return {"encoding_format": "base64", **params, "model": model, "input": text}
+
+
 def request_url(spec: Spec) -> str:
     """The provider endpoint every request of a spec goes to."""
-    return CHAT_COMPLETIONS
+    return EMBEDDINGS if spec.endpoint == "embeddings" else CHAT_COMPLETIONS
 
 
-def build_body(spec: Spec, rendered: Sequence[dict[str, str]]) -> dict[str, Any]:
-    """The request body of one row, from what its prompt rendered to."""
-    return build_chat_body(spec.model, rendered, spec.params, output_schema(spec))
+def build_body(spec: Spec, rendered: str | Sequence[dict[str, str]]) -> dict[str, Any]:
+    """The request body of one row, from what its prompt rendered to (text for embeddings)."""
+    kind = answer_kind(spec)
+    if kind == "embedding":
+        assert isinstance(rendered, str)
+        return build_embeddings_body(spec.model, rendered, spec.params)
+    assert not isinstance(rendered, str)
+    body = build_chat_body(spec.model, rendered, spec.params, output_schema(spec))
+    if kind == "json":
+        body["response_format"] = {"type": "json_object"}
+    return body
 
 
 def fingerprint(url: str, body_json: str) -> str:

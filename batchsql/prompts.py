@@ -1,5 +1,6 @@
 """Sandboxed Jinja templates: compile, check against source columns, render one row.
 
+A chat prompt renders to its messages, an embeddings prompt (`input`) to the text to embed.
 Every source column is a top-level template variable. Undefined names fail loudly
 (StrictUndefined) and a template can reach nothing but the row it is given (sandbox).
 """
@@ -35,7 +36,7 @@ _ENV = ImmutableSandboxedEnvironment(
 
 @dataclass(frozen=True)
 class Template:
-    """One compiled message template and where it sits in the spec file."""
+    """One compiled template (a message's content, or the `input`) and where it sits."""
 
     role: str
     source: str
@@ -51,10 +52,11 @@ class Template:
 
 @dataclass(frozen=True)
 class Prompt:
-    """The compiled prompt of a spec: templates in message order."""
+    """The compiled prompt of a spec: templates in message order, or the one `input`."""
 
     templates: tuple[Template, ...]
     spec_path: str | None
+    embeddings: bool = False
 
     def variables(self) -> set[str]:
         """Every top-level name the templates read."""
@@ -75,29 +77,47 @@ class Prompt:
                     path=self.spec_path, line=template.file_line(line), hint=hint,
                 )
 
-    def render(self, row: Mapping[str, Any]) -> list[dict[str, str]]:
-        """The chat messages for one row. Raises jinja2 errors for a row that cannot render."""
+    def render(self, row: Mapping[str, Any]) -> str | list[dict[str, str]]:
+        """One row's chat messages, or its text to embed.
+
+        Raises jinja2 errors for a row that cannot render, ValueError for empty text to embed
+        (the provider refuses it, so the row fails without being sent).
+        """
+        if self.embeddings:
+            text = self.templates[0].compiled.render(row)
+            if not text.strip():
+                raise ValueError("the input to embed is empty")
+            return text
         return [{"role": t.role, "content": t.compiled.render(row)} for t in self.templates]
 
 
 def compile_prompt(spec: Spec) -> Prompt:
-    """Compile every message template of a spec; syntax errors name the file line."""
+    """Compile every template of a spec's prompt; syntax errors name the file line."""
+    if spec.prompt.input is not None:
+        input_path: tuple[str | int, ...] = ("prompt", "input")
+        return Prompt((_compile(spec, "input", spec.prompt.input, input_path),), spec.path,
+                      embeddings=True)
     templates = []
     for index, message in enumerate(spec.prompt.templates()):
         if spec.prompt.messages is not None:
             path: tuple[str | int, ...] = ("prompt", "messages", index, "content")
         else:
             path = ("prompt", message.role)
-        first_line = line_of(spec, *path)
-        try:
-            ast = _ENV.parse(message.content)
-            compiled = _ENV.from_string(message.content)
-        except jinja2.TemplateSyntaxError as e:
-            line = None if first_line is None else first_line + (e.lineno or 1) - 1
-            raise SpecError(f"template syntax error in the {message.role} message: {e.message}",
-                            path=spec.path, line=line) from e
-        templates.append(Template(message.role, message.content, compiled, ast, path, first_line))
+        templates.append(_compile(spec, message.role, message.content, path))
     return Prompt(tuple(templates), spec.path)
+
+
+def _compile(spec: Spec, role: str, source: str, path: tuple[str | int, ...]) -> Template:
+    first_line = line_of(spec, *path)
+    try:
+        ast = _ENV.parse(source)
+        compiled = _ENV.from_string(source)
+    except jinja2.TemplateSyntaxError as e:
+        line = None if first_line is None else first_line + (e.lineno or 1) - 1
+        where = "input template" if role == "input" else f"{role} message"
+        raise SpecError(f"template syntax error in the {where}: {e.message}",
+                        path=spec.path, line=line) from e
+    return Template(role, source, compiled, ast, path, first_line)
 
 
 def _loaded_names(ast: nodes.Template) -> set[str]:

@@ -10,28 +10,31 @@ import os
 import re
 from typing import Any, Literal
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    PrivateAttr,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
+from pydantic import Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from batchsql import yamlnodes
+from batchsql.columns import (
+    Column,
+    ColumnType,
+    check_limits,
+    check_names,
+    object_schema,
+    shorthand_map,
+    suggest_name,
+)
+from batchsql.columns import Strict as _Strict
 from batchsql.errors import SpecError
 from batchsql.yamlnodes import rule as _rule
 
-ColumnType = Literal["string", "integer", "number", "boolean"]
+__all__ = ["Column", "ColumnType", "Message", "Output", "Prompt", "Source", "Spec",
+           "answer_kind", "line_of", "load_spec", "output_schema", "spec_from_dict"]
+
 Role = Literal["system", "developer", "user", "assistant"]
+Endpoint = Literal["chat", "embeddings"]
+AnswerKind = Literal["text", "json", "columns", "embedding"]
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_COLUMN_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+#: What an embeddings request takes besides model and input.
+EMBEDDING_PARAMS = ("dimensions", "encoding_format", "user")
 
 
 class Source(_Strict):
@@ -68,14 +71,25 @@ class Message(_Strict):
 
 
 class Prompt(_Strict):
-    """Either `system` + `user` templates, or a list of `messages` (each content a template)."""
+    """Chat: `system` + `user` templates, or `messages` (each content a template).
+
+    Embeddings: one `input` template, the text to embed.
+    """
 
     system: str | None = None
     user: str | None = None
     messages: tuple[Message, ...] | None = None
+    input: str | None = None
 
     @model_validator(mode="after")
     def _one_form(self) -> Prompt:
+        chat = [k for k in ("system", "user", "messages") if getattr(self, k) is not None]
+        if self.input is not None:
+            if chat:
+                raise _rule(f"use either 'input' (embeddings) or '{chat[0]}' (chat), not both",
+                            "'input' is the text to embed, with 'endpoint: embeddings'; drop"
+                            " one of them", ("input",))
+            return self
         if self.messages is not None and (self.system is not None or self.user is not None):
             raise _rule("use either 'system'/'user' or 'messages', not both",
                         "move the system and user text into 'messages' entries", ("messages",))
@@ -88,9 +102,11 @@ class Prompt(_Strict):
         return self
 
     def templates(self) -> tuple[Message, ...]:
-        """The prompt as an ordered list of (role, template) messages."""
+        """A chat prompt as an ordered list of (role, template) messages; none for `input`."""
         if self.messages is not None:
             return self.messages
+        if self.input is not None:
+            return ()
         out = []
         if self.system is not None:
             out.append(Message(role="system", content=self.system))
@@ -98,54 +114,27 @@ class Prompt(_Strict):
         return tuple(out)
 
 
-class Column(_Strict):
-    """One typed output column; `enum` restricts a string to fixed values."""
-
-    type: ColumnType = "string"
-    enum: tuple[str, ...] | None = None
-    description: str | None = None
-    required: bool = True
-    minimum: float | None = None
-    maximum: float | None = None
-
-    @model_validator(mode="after")
-    def _fits_type(self) -> Column:
-        if self.enum is not None:
-            if self.type != "string":
-                raise _rule("'enum' is only allowed on columns of type 'string'",
-                            "use 'type: string', or drop 'enum'", ("enum",))
-            if not self.enum:
-                raise _rule("'enum' must list at least one value", None, ("enum",))
-        for bound in ("minimum", "maximum"):
-            if getattr(self, bound) is not None and self.type not in ("integer", "number"):
-                raise _rule(f"'{bound}' is only allowed on columns of type 'integer' or 'number'",
-                            None, (bound,))
-        if self.minimum is not None and self.maximum is not None and self.minimum > self.maximum:
-            raise _rule("'minimum' is greater than 'maximum'", None, ("minimum",))
-        return self
-
-
 class Output(_Strict):
+    """Where answers go: `columns` for typed JSON answers, `format: json` for a JSON object."""
+
     table: str
     columns: dict[str, Column] | None = None
+    format: Literal["text", "json"] | None = None
 
-    @field_validator("columns", mode="before")
-    @classmethod
-    def _shorthand(cls, value: Any) -> Any:
-        # `label: string` is shorthand for `label: {type: string}`.
-        if isinstance(value, dict):
-            return {k: ({"type": v} if isinstance(v, str) else v) for k, v in value.items()}
-        return value
+    _columns = field_validator("columns", mode="before")(shorthand_map)
 
     @model_validator(mode="after")
-    def _column_names(self) -> Output:
-        # Names become warehouse columns; a leading underscore is kept for batchsql's own
-        # (`_status`, `_error`, ...), so an output column can never shadow one.
-        for name in self.columns or {}:
-            if not isinstance(name, str) or not _COLUMN_NAME.match(name):
-                raise _rule(f"column name {name!r} must start with a letter and use only letters,"
-                            " digits and underscores", _suggest_name(str(name)),
-                            ("columns", name))
+    def _columns_fit(self) -> Output:
+        if self.columns is None:
+            return self
+        if not self.columns:
+            raise _rule("'columns' must declare at least one column",
+                        "drop 'columns' to store the answer text", ("columns",))
+        if self.format == "text":
+            raise _rule("'format: text' cannot have columns: typed columns are read from a JSON"
+                        " answer", "drop 'format' (or write 'format: json')", ("format",))
+        check_names(self.columns, "columns")
+        check_limits(self.columns)
         return self
 
 
@@ -157,6 +146,7 @@ class Spec(_Strict):
     source: Source
     prompt: Prompt
     model: str
+    endpoint: Endpoint = "chat"
     params: dict[str, Any] = Field(default_factory=dict)
     output: Output
     # strict: YAML reads `yes` as true, which lax pydantic would take for 1.
@@ -174,17 +164,82 @@ class Spec(_Strict):
     def _identifier(cls, value: str) -> str:
         if not _NAME.match(value):
             raise _rule(f"{value!r} is not a valid name: start with a letter or underscore, then"
-                        " use only letters, digits and underscores", _suggest_name(value))
+                        " use only letters, digits and underscores", suggest_name(value))
         return value
 
     @model_validator(mode="after")
-    def _keys_not_outputs(self) -> Spec:
+    def _parts_agree(self) -> Spec:
+        if self.endpoint == "embeddings":
+            _check_embeddings(self)
+        elif self.prompt.input is not None:
+            raise _rule("'input' is the text to embed, for 'endpoint: embeddings' only",
+                        "add 'endpoint: embeddings', or write the chat prompt as 'user: ...'",
+                        ("prompt", "input"))
+        elif answer_kind(self) == "json":
+            _check_json_word(self)
         for name in self.output.columns or {}:
             if name in self.source.key:
                 raise _rule(f"output column {name!r} has the name of a key column",
                             "rename the output column; key columns are copied to the output"
                             " table as they are", ("output", "columns", name))
+        if self.output.columns is None:
+            value = "embedding" if self.endpoint == "embeddings" else "answer"
+            if value in self.source.key:
+                raise _rule(f"key column {value!r} has the name of the column the answer goes to",
+                            f"rename it in the source, e.g. 'select {value} as {value}_id'",
+                            ("source", "key"))
         return self
+
+
+def answer_kind(spec: Spec) -> AnswerKind:
+    """What an answer is: free text, a JSON object, typed columns, or an embedding vector."""
+    if spec.endpoint == "embeddings":
+        return "embedding"
+    if spec.output.columns:
+        return "columns"
+    return "json" if spec.output.format == "json" else "text"
+
+
+def _check_embeddings(spec: Spec) -> None:
+    if spec.prompt.input is None:
+        chat = next(k for k in ("messages", "user", "system")
+                    if getattr(spec.prompt, k) is not None)
+        raise _rule("'endpoint: embeddings' takes the text to embed as 'input', not"
+                    f" '{chat}'", "e.g. 'prompt: {input: \"{{ subject }}: {{ body }}\"}'",
+                    ("prompt", chat))
+    for key in ("columns", "format"):
+        if getattr(spec.output, key) is not None:
+            raise _rule(f"'output.{key}' does not apply to embeddings: each vector is stored in"
+                        " the 'embedding' column", f"drop '{key}'", ("output", key))
+    for name, value in spec.params.items():
+        if name not in EMBEDDING_PARAMS:
+            raise _rule(f"'{name}' is not a parameter of embeddings requests",
+                        f"remove it; embeddings take {', '.join(EMBEDDING_PARAMS)}",
+                        ("params", name))
+        if name == "dimensions" and (type(value) is not int or value < 1):
+            raise _rule(f"'dimensions' must be a whole number of at least 1, got"
+                        f" {yamlnodes.show(value)}", "e.g. 'dimensions: 256'",
+                        ("params", name))
+        if name == "encoding_format" and value not in ("float", "base64"):
+            raise _rule(f"'encoding_format' must be 'float' or 'base64', got"
+                        f" {yamlnodes.show(value)}", "drop it: base64 is the default (smaller"
+                        " result files)", ("params", name))
+
+
+def _check_json_word(spec: Spec) -> None:
+    # OpenAI refuses a json_object request whose messages never mention JSON: every row would
+    # fail, so say it before anything is sent.
+    messages = spec.prompt.templates()
+    if any("json" in m.content.lower() for m in messages):
+        return
+    if spec.prompt.messages is not None:
+        users = [i for i, m in enumerate(messages) if m.role == "user"]
+        at: tuple[Any, ...] = ("prompt", "messages", users[-1] if users else 0, "content")
+    else:
+        at = ("prompt", "user")
+    raise _rule("'format: json' needs the word JSON in the prompt: OpenAI refuses JSON-mode"
+                " requests whose messages do not mention it",
+                "ask for it in the prompt, e.g. 'Answer with a JSON object.'", at)
 
 
 def load_spec(path: str | os.PathLike[str]) -> Spec:
@@ -226,21 +281,7 @@ def output_schema(spec: Spec) -> dict[str, Any] | None:
     """Strict JSON Schema (OpenAI structured outputs) for the output columns, or None."""
     if not spec.output.columns:
         return None
-    properties: dict[str, Any] = {}
-    for name, column in spec.output.columns.items():
-        # Strict mode wants every property required; an optional column may be null instead.
-        prop: dict[str, Any] = {"type": column.type if column.required else [column.type, "null"]}
-        if column.enum is not None:
-            prop["enum"] = [*column.enum] if column.required else [*column.enum, None]
-        if column.description is not None:
-            prop["description"] = column.description
-        for bound in ("minimum", "maximum"):
-            value = getattr(column, bound)
-            if value is not None:  # 1, not 1.0: the schema feeds the request fingerprint
-                prop[bound] = int(value) if value.is_integer() else value
-        properties[name] = prop
-    return {"type": "object", "properties": properties, "required": list(properties),
-            "additionalProperties": False}
+    return object_schema(spec.output.columns)
 
 
 # What to suggest when a required key is missing.
@@ -272,7 +313,3 @@ def _validate(data: Any, path: str | None, doc: yamlnodes.Document) -> Spec:
 def _required_keys() -> str:
     return ", ".join(n for n, f in Spec.model_fields.items() if f.is_required())
 
-
-def _suggest_name(value: Any) -> str | None:
-    fixed = re.sub(r"\W+", "_", str(value)).strip("_").lower()
-    return f"e.g. {fixed!r}" if _COLUMN_NAME.match(fixed) else None

@@ -21,6 +21,10 @@ COLUMNS = {
     "score": Column(type="number", required=False),
     "urgent": Column(type="boolean"),
 }
+_BASE = {"name": "s", "source": {"table": "t", "key": "id"}, "prompt": {"user": "hi"},
+         "model": "gpt-4o-mini"}
+SPEC = spec_from_dict({**_BASE, "output": {"table": "o", "columns": COLUMNS}})
+TEXT_SPEC = spec_from_dict({**_BASE, "output": {"table": "o"}})
 
 
 def test_pure_modules_import_no_io_libraries() -> None:
@@ -99,14 +103,14 @@ def _ok_line(content: str, finish: str = "stop", cid: str = "b-1") -> bytes:
 
 def test_success_line_typed_values() -> None:
     answer = json.dumps({"label": "bug", "priority": 3.0, "score": None, "urgent": False})
-    out = reconcile.parse_line(_ok_line(answer), COLUMNS)
+    out = reconcile.parse_line(_ok_line(answer), SPEC)
     assert out.status == "succeeded", out.error
     assert out.values == {"label": "bug", "priority": 3, "score": None, "urgent": False}
     assert (out.input_tokens, out.output_tokens, out.custom_id) == (12, 5, "b-1")
 
 
 def test_text_answer_without_columns() -> None:
-    out = reconcile.parse_line(_ok_line("just text"), None)
+    out = reconcile.parse_line(_ok_line("just text"), TEXT_SPEC)
     assert out.status == "succeeded" and out.values == {"answer": "just text"}
 
 
@@ -122,14 +126,14 @@ def test_text_answer_without_columns() -> None:
     ("not json", "not valid JSON"),
 ])
 def test_invalid_answers(answer: str, problem: str) -> None:
-    out = reconcile.parse_line(_ok_line(answer), COLUMNS)
+    out = reconcile.parse_line(_ok_line(answer), SPEC)
     assert out.status == "invalid_output"
     assert problem in (out.error or "")
     assert out.input_tokens == 12  # paid for, so counted
 
 
 def test_cut_off_answer_is_invalid() -> None:
-    out = reconcile.parse_line(_ok_line('{"label": "bu', finish="length"), COLUMNS)
+    out = reconcile.parse_line(_ok_line('{"label": "bu', finish="length"), SPEC)
     assert out.status == "invalid_output" and "max_tokens" in (out.error or "")
 
 
@@ -137,17 +141,17 @@ def test_error_and_expired_lines() -> None:
     failed = json.dumps({"id": "x", "custom_id": "b-2", "error": None, "response": {
         "status_code": 500, "request_id": "r",
         "body": {"error": {"message": "boom", "type": "server_error", "code": "server_error"}}}})
-    out = reconcile.parse_line(failed.encode(), COLUMNS)
+    out = reconcile.parse_line(failed.encode(), SPEC)
     assert (out.status, out.custom_id) == ("failed", "b-2")
     assert out.error == "HTTP 500 server_error: boom"
     expired = json.dumps({"id": "x", "custom_id": "b-3", "response": None,
                           "error": {"code": "batch_expired", "message": "too late"}})
-    out = reconcile.parse_line(expired.encode(), COLUMNS)
+    out = reconcile.parse_line(expired.encode(), SPEC)
     assert (out.status, out.error) == ("expired", "batch_expired: too late")
 
 
 def test_truncated_line_keeps_its_custom_id() -> None:
-    out = reconcile.parse_line(_ok_line('{"label": "bug"}', cid="b-42")[:60], COLUMNS)
+    out = reconcile.parse_line(_ok_line('{"label": "bug"}', cid="b-42")[:60], SPEC)
     assert out.status == "failed" and out.custom_id == "b-42"
     assert "malformed result line" in (out.error or "")
 

@@ -191,7 +191,8 @@ MALFORMED = [
           table: out.t
           columns:
             label: {type: strng}
-        """, 8, "'type' must be one of 'string', 'integer', 'number', 'boolean', got 'strng'",
+        """, 8, "'type' must be one of 'string', 'integer', 'number', 'boolean', 'array',"
+        " 'object', got 'strng'",
         "did you mean 'string'?", id="bad-column-type"),
     pytest.param("""
         name: t

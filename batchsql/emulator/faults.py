@@ -39,6 +39,14 @@ class Faults(BaseModel):
         None, ge=0, description="How many times one request (hash of its body) fails before it "
         "succeeds, counted across batches; None = it always fails.")
 
+    # -- answers that do not match what was asked for -----------------------------------------
+    wrong_answer_match: str | None = Field(
+        None, description="Requests whose body JSON text contains this substring get "
+        "`wrong_answer` instead of an answer that honours the request: as the message content "
+        "(chat), or parsed as JSON as the vector (embeddings). A model ignoring the schema.")
+    wrong_answer: str = Field(
+        "{}", description="The answer given to requests matching wrong_answer_match.")
+
     # -- whole-batch outcomes ------------------------------------------------------------------
     fail_validation: bool = Field(False, description="The batch fails validation as a whole.")
     invalid_match: str | None = Field(

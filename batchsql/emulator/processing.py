@@ -23,6 +23,7 @@ from typing import Any
 from . import answers, quota
 from .faults import Faults
 from .store import Store
+from .textmatch import estimate_tokens
 from .timeline import (
     CANCELLED,
     COMPLETED,
@@ -186,7 +187,7 @@ def execute(store: Store, rec: dict[str, Any], k: int, reason: str | None,
     check_fail = faults.fail_match is not None or faults.fail_rate > 0
     # The body's JSON text is what the *_match knobs look in; skip building it when unused.
     need_text = check_fail or faults.malformed_match is not None or (
-        faults.duplicate_match is not None)
+        faults.duplicate_match is not None) or faults.wrong_answer_match is not None
     rate_cut = int(faults.fail_rate * 2**64)
     counts_path = store.fail_counts_path()
     in_tokens = out_tokens = 0
@@ -233,8 +234,11 @@ def execute(store: Store, rec: dict[str, Any], k: int, reason: str | None,
                             "status_code": faults.fail_status, "request_id": request_id,
                             "body": _failure_body(faults.fail_status)}, "error": None}))
                         continue
+                wrong = (faults.wrong_answer
+                         if faults.wrong_answer_match is not None
+                         and faults.wrong_answer_match in text else None)
                 try:
-                    answer_json, pt, ct = _answer(endpoint, body, h, created)
+                    answer_json, pt, ct = _answer(endpoint, body, h, created, wrong)
                 except answers.RequestError as e:
                     err.write(json.dumps({"id": line_id, "custom_id": cid, "response": {
                         "status_code": 400, "request_id": request_id, "body": {"error": {
@@ -269,13 +273,30 @@ def execute(store: Store, rec: dict[str, Any], k: int, reason: str | None,
     }
 
 
-def _answer(endpoint: str, body: dict[str, Any], h: str, created: int) -> tuple[str, int, int]:
-    """(response body JSON, prompt tokens, completion tokens); RequestError for a bad body."""
+def _answer(endpoint: str, body: dict[str, Any], h: str, created: int,
+            wrong: str | None = None) -> tuple[str, int, int]:
+    """(response body JSON, prompt tokens, completion tokens); RequestError for a bad body.
+
+    ``wrong`` replaces the answer (the wrong_answer fault), keeping the rest of the response.
+    """
     if endpoint == "/v1/embeddings":
         answer, pt = answers.embeddings(body)
+        if wrong is not None:
+            try:
+                answer["data"][0]["embedding"] = json.loads(wrong)
+            except ValueError:  # not JSON: the text itself, like a broken base64 vector
+                answer["data"][0]["embedding"] = wrong
         return json.dumps(answer), pt, 0
-    return answers.chat_completion_json(body, completion_id=f"chatcmpl-emu{h[:24]}",
-                                        created=created)
+    if wrong is None:
+        return answers.chat_completion_json(body, completion_id=f"chatcmpl-emu{h[:24]}",
+                                            created=created)
+    completion, pt, _ = answers.chat_completion(body, completion_id=f"chatcmpl-emu{h[:24]}",
+                                                created=created)
+    for choice in completion["choices"]:
+        choice["message"]["content"] = wrong
+    ct = estimate_tokens(wrong) * len(completion["choices"])
+    completion["usage"].update(completion_tokens=ct, total_tokens=pt + ct)
+    return json.dumps(completion), pt, ct
 
 
 def _extra_line(rec: dict[str, Any], n: int, input_ids: set[str], created: int) -> str:

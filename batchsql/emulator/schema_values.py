@@ -122,7 +122,9 @@ class SchemaValues:
         if "const" in schema:
             return schema["const"]
         if isinstance(schema.get("enum"), list) and schema["enum"]:
-            return choose_enum(schema["enum"], self.ctx.words, seed_of(self.ctx.text, path))
+            # Like a nullable type, an enum that admits null gets a real value when it has one.
+            options = [v for v in schema["enum"] if v is not None] or schema["enum"]
+            return choose_enum(options, self.ctx.words, seed_of(self.ctx.text, path))
         for key in ("anyOf", "oneOf"):
             branches = schema.get(key)
             if isinstance(branches, list) and branches:

@@ -94,9 +94,9 @@ class Collector:
         r.wh.execute(sql.drop_table(r.collect_stage))
         r.wh.execute(sql.create_table(r.collect_stage,
                                       outputs.outcome_columns(r.spec, r.wh.dialect)))
-        columns = r.spec.output.columns
+        spec = r.spec
         for lines in _slices(files):
-            outcomes = [parse_line(line, columns) for line in lines]
+            outcomes = [parse_line(line, spec) for line in lines]
             r.wh.insert_arrow(r.collect_stage, outputs.outcome_table(r.spec, outcomes, r.price))
         line_errors = validation_outcomes(batch["batch_uuid"], info)
         if line_errors:
