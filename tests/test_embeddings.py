@@ -309,7 +309,8 @@ def test_embeddings_end_to_end(project: Project, encoding: str) -> None:
         "{dimensions: 16, encoding_format: float}"
     project.write_spec(EMBED.replace("{dimensions: 16}", params))
     first = project.run()
-    assert (first.submitted, first.succeeded, first.failed) == (4, 4, 0)
+    # Docs 1 and 2 have the same text: one request, the vector written for both.
+    assert (first.submitted, first.shared, first.succeeded, first.failed) == (3, 1, 4, 0)
     assert first.input_tokens > 0 and first.output_tokens == 0 and first.cost_usd
     sent = project.emulator.list_batches()[0]
     assert sent["endpoint"] == "/v1/embeddings"
@@ -354,6 +355,7 @@ def test_empty_text_fails_without_being_sent(project: Project) -> None:
     add_docs(project, [*DOCS, (9, None, None)])  # type: ignore[list-item]
     project.write_spec(EMBED.replace('"{{ title }}: {{ body }}"', '"{{ title }}{{ body }}"'))
     summary = project.run()
-    assert (summary.submitted, summary.succeeded, summary.not_sent) == (4, 4, 1)
+    # Four rows, three distinct texts (docs 1 and 2 are the same), one empty.
+    assert (summary.submitted, summary.succeeded, summary.not_sent) == (3, 4, 1)
     error = project.query("select _error from analytics.doc_vectors where doc_id = 9")[0][0]
     assert error == "template error: the input to embed is empty"
