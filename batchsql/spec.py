@@ -175,8 +175,10 @@ class Spec(_Strict):
             raise _rule("'input' is the text to embed, for 'endpoint: embeddings' only",
                         "add 'endpoint: embeddings', or write the chat prompt as 'user: ...'",
                         ("prompt", "input"))
-        elif answer_kind(self) == "json":
-            _check_json_word(self)
+        else:
+            _check_chat_params(self)
+            if answer_kind(self) == "json":
+                _check_json_word(self)
         for name in self.output.columns or {}:
             if name in self.source.key:
                 raise _rule(f"output column {name!r} has the name of a key column",
@@ -224,6 +226,26 @@ def _check_embeddings(spec: Spec) -> None:
             raise _rule(f"'encoding_format' must be 'float' or 'base64', got"
                         f" {yamlnodes.show(value)}", "drop it: base64 is the default (smaller"
                         " result files)", ("params", name))
+
+
+#: Chat params batchsql writes itself, and why a spec may not set them.
+_OWNED_PARAMS = {
+    "model": "set the top-level 'model' instead",
+    "messages": "write them under 'prompt'",
+    "response_format": "declare 'output.columns' (or 'output.format: json') instead",
+    "stream": "the Batch API does not stream; remove it",
+}
+
+
+def _check_chat_params(spec: Spec) -> None:
+    for name, value in spec.params.items():
+        if name in _OWNED_PARAMS:
+            raise _rule(f"'{name}' is set by batchsql, not in params", _OWNED_PARAMS[name],
+                        ("params", name))
+        if name == "n" and value != 1:
+            # Only the first choice is read: the others would be paid for and thrown away.
+            raise _rule(f"'n: {yamlnodes.show(value)}' asks for several answers per row, and"
+                        " batchsql keeps one", "remove 'n'", ("params", name))
 
 
 def _check_json_word(spec: Spec) -> None:

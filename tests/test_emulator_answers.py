@@ -131,7 +131,8 @@ def test_summary_tags_and_json_object() -> None:
     assert value["is_urgent"] is True
     assert all(t.startswith("[emulator] ") for t in value["tags"]) and value["tags"]
     obj = json.loads(chat_content({"model": "m", "messages": [
-        {"role": "user", "content": "hi"}], "response_format": {"type": "json_object"}})[0])
+        {"role": "user", "content": "hi, in JSON"}],
+        "response_format": {"type": "json_object"}})[0])
     assert obj["emulator"] == "batchsql"
 
 
@@ -185,3 +186,12 @@ def test_faults_are_lax_but_refuse_unknown_knobs() -> None:
         Faults.model_validate({"fail_rat": 0.1})
     with pytest.raises(ValidationError):
         Faults(fail_rate=2)
+
+
+def test_json_mode_without_the_word_json_is_refused_like_openai() -> None:
+    body = {"model": "gpt-4o-mini", "response_format": {"type": "json_object"},
+            "messages": [{"role": "user", "content": "Label this ticket."}]}
+    with pytest.raises(RequestError, match="must contain the word 'json'"):
+        chat_content(body)
+    body["messages"][0]["content"] = "Label this ticket; answer in Json."
+    assert json.loads(chat_content(body)[0])["emulator"] == "batchsql"

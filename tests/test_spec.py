@@ -517,3 +517,18 @@ def test_output_schema_optional_enum_admits_null() -> None:
         "required": ["flag", "tier", "n"],
         "additionalProperties": False,
     }
+
+
+@pytest.mark.parametrize(("param", "fix"), [
+    ("model: gpt-4o", "top-level 'model'"),
+    ("response_format: {type: json_object}", "output.columns"),
+    ("stream: true", "does not stream"),
+    ("n: 3", "remove 'n'"),
+])
+def test_params_batchsql_owns_are_refused(tmp_path: Path, param: str, fix: str) -> None:
+    text = SIMPLE.replace("params: {temperature: 0}\n", f"params:\n  {param}\n")
+    path = write(tmp_path, text)
+    with pytest.raises(SpecError) as info:
+        load_spec(path)
+    line = text.lstrip("\n").splitlines().index(f"  {param}") + 1
+    assert f"{path}:{line}:" in str(info.value) and fix in str(info.value)

@@ -127,6 +127,9 @@ def chat_content(body: dict[str, Any]) -> tuple[str, int]:
         return (f'{EMULATOR_TAG} deterministic reply, no model was called. '
                 f'Input #{digest(text)}: "{trim(ctx.flat, 60)}"'), prompt_tokens
     if not schema:  # json_object
+        if "json" not in "\n".join(all_parts).lower():  # as OpenAI refuses it
+            raise RequestError("'messages' must contain the word 'json' in some form, to use "
+                               "'response_format' of type 'json_object'.", param="messages")
         value: Any = {"emulator": "batchsql", "digest": digest(text),
                       "echo": f"{FIELD_TAG} {trim(ctx.flat, 60)}"}
     else:
