@@ -144,7 +144,7 @@ def status(spec: str, **where: Any) -> None:
         spent = f"{_money(last.spent_usd or 0.0)} spent"
         if last.open_batches:
             spent += f" so far ({last.open_batches} batch(es) still in flight)"
-        line = f"run {last.run_id}: {_money(last.est_cost_usd)} estimated, {spent}"
+        line = f"run {last.run_id}: up to {_money(last.est_cost_usd)} estimated, {spent}"
         if budget is not None:
             line += f", budget {_money(budget)}"
         table.add_row("last run", line)
@@ -270,7 +270,7 @@ def _print_summary(s: RunSummary) -> None:
     if s.reused:
         table.add_row("reused", f"{s.reused:,} rows answered by earlier identical requests")
     if s.max_cost_usd is not None:
-        budget = f"{_money(s.est_cost_usd)} estimated of {_money(s.max_cost_usd)}"
+        budget = f"up to {_money(s.est_cost_usd)} estimated, of {_money(s.max_cost_usd)}"
         if s.over_budget:
             budget += f"; {s.over_budget:,} rows left for a later run"
         table.add_row("budget", budget)
@@ -332,7 +332,7 @@ def _print_plan(p: Plan) -> None:
         table.add_row("dedup saves", f"{p.shared + p.reused:,} requests, about "
                                      f"{_money(p.saved_usd)}")
     if p.max_cost_usd is not None:
-        fits = (f"{p.requests:,} requests fit ({_money(p.budget_cost_usd)} estimated)"
+        fits = (f"{p.fits:,} requests fit (up to {_money(p.budget_cost_usd)})"
                 if p.price is not None else "unknown: the model's price is unknown")
         left = f"; {p.over_budget:,} rows left for a later run" if p.over_budget else ""
         table.add_row("budget", f"{_money(p.max_cost_usd)} per run: {fits}{left}")

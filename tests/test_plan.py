@@ -124,5 +124,5 @@ def test_plan_checks_the_budget(project: Project) -> None:
     project.write_spec(FREE_TEXT)
     one = 0.5 * (chat_tokens(f"Label: {TICKETS[0][2]}") * 0.15 + 50 * 0.60) / 1e6
     p = plan(project, max_cost=one * 1.01)
-    assert (p.requests, p.over_budget) == (1, N - 1)
+    assert (p.requests, p.fits, p.over_budget) == (N, 1, N - 1)
     assert p.budget_cost_usd == pytest.approx(one)

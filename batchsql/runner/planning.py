@@ -17,6 +17,7 @@ from batchsql import outputs, sql, tokens
 from batchsql.estimate import OutputEstimate
 from batchsql.pricing import Price
 from batchsql.runner.source import ROWS_PER_SLICE, check_source, render_stage
+from batchsql.spool import ChunkWriter
 from batchsql.state import BATCH_COLUMNS, REQUEST_META, State, ensure_table
 
 if TYPE_CHECKING:
@@ -57,6 +58,8 @@ class Plan:
     output: OutputEstimate = field(default_factory=lambda: OutputEstimate(0, None, ""))
     price: Price | None = None
     max_cost_usd: float | None = None
+    #: With a budget: requests that fit in it, and rows left for a later run.
+    fits: int = 0
     over_budget: int = 0
     budget_cost_usd: float | None = None
     token_limit: int | None = None
@@ -132,25 +135,35 @@ def _count(r: Runner, result: Plan, show: int) -> None:
     def on_not_sent(rows: pa.Table) -> None:
         result.not_sendable += rows.num_rows
 
-    from batchsql.runner.core import RunSummary
-
-    writer = r.writer(RunSummary(run_id="plan", spec=r.spec.name), on_chunk=on_chunk,
-                      on_not_sent=on_not_sent, dry=True)
-    for batch in wh.stream(to_send, batch_size=ROWS_PER_SLICE):
-        writer.add(batch)
-    writer.finish()
+    # The figures are for everything pending; a budget is then checked in a second pass.
+    budget, r.max_cost = r.max_cost, None
+    writer = _dry_pass(r, to_send, on_chunk, on_not_sent)
     result.requests, result.shared = writer.requests, writer.shared
     result.shared_tokens = writer.shared_tokens
     result.input_tokens = writer.tokens_sent
-    result.over_budget = writer.over_budget
-    if r.max_cost is not None and r.price is not None:
-        result.budget_cost_usd = writer.est_cost
+    r.max_cost = budget
+    if budget is not None and r.price is not None:
+        within = _dry_pass(r, to_send, lambda *_: None, lambda _: None)
+        result.fits, result.over_budget = within.requests, within.over_budget
+        result.budget_cost_usd = within.est_cost
     if show > 0:
         rows = wh.fetch(
             exp.select(*(sql.col(k) for k in r.key), sql.col("_body"))
             .from_(to_send.subquery("p")).where(sql.col("_error").is_(exp.null())).limit(show))
         result.samples = [Sample(dict(zip(r.key, row[:-1], strict=True)), json.loads(row[-1]))
                           for row in rows]
+
+
+def _dry_pass(r: Runner, query: exp.Select, on_chunk: Any, on_not_sent: Any) -> ChunkWriter:
+    """Chunk the pending rows as a run would, writing nothing."""
+    from batchsql.runner.core import RunSummary
+
+    writer = r.writer(RunSummary(run_id="plan", spec=r.spec.name), on_chunk=on_chunk,
+                      on_not_sent=on_not_sent, dry=True)
+    for batch in r.wh.stream(query, batch_size=ROWS_PER_SLICE):
+        writer.add(batch)
+    writer.finish()
+    return writer
 
 
 def _read_through_scratch(r: Runner, key_types: list[tuple[str, exp.DataType]]) -> None:
