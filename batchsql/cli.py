@@ -127,9 +127,7 @@ def status(spec: str, **where: Any) -> None:
     if not report.outcomes and not report.in_flight:
         console.print("nothing run yet")
         return
-    table = Table(box=None, show_header=False, pad_edge=False)
-    table.add_column(style="dim")
-    table.add_column()
+    table = _label_table()
     for outcome, n in sorted(report.outcomes.items()):
         table.add_row(outcome, f"{n:,}")
     table.add_row("keys with a result", f"{report.keys_with_result:,}")
@@ -257,9 +255,7 @@ def _print_summary(s: RunSummary) -> None:
         console.print(f"[bold]{s.spec}[/]: nothing pending; nothing submitted{tail}")
         return
     console.print(f"[bold]{s.spec}[/] run {s.run_id}")
-    table = Table(box=None, show_header=False, pad_edge=False)
-    table.add_column(style="dim")
-    table.add_column()
+    table = _label_table()
     if s.collected_batches:
         table.add_row("collected", f"{s.collected_batches} batch(es)")
     table.add_row("selected", f"{s.selected:,} pending rows")
@@ -298,9 +294,7 @@ def _print_summary(s: RunSummary) -> None:
 
 def _print_plan(p: Plan) -> None:
     console.print(f"[bold]{p.spec}[/] -> {p.output_table} ({p.model}, {p.endpoint})")
-    table = Table(box=None, show_header=False, pad_edge=False)
-    table.add_column(style="dim")
-    table.add_column()
+    table = _label_table()
     table.add_row("source rows", f"{p.source_rows:,}")
     for label, n in (("already answered", p.answered), ("in flight", p.in_flight),
                      ("gave up", p.given_up)):
@@ -344,6 +338,14 @@ def _print_plan(p: Plan) -> None:
         console.print()
         console.print(f"[dim]request for {sample.key}:[/]")
         console.print_json(data=sample.body)
+
+
+def _label_table() -> Table:
+    """Two borderless columns: a dim label and its value."""
+    table = Table(box=None, show_header=False, pad_edge=False)
+    table.add_column(style="dim")
+    table.add_column()
+    return table
 
 
 def _money(value: float | None) -> str:
