@@ -83,7 +83,7 @@ def test_token_limit_counts_exactly_the_reported_prompt_tokens(
         srv: EmulatorServer, client: openai.OpenAI, endpoint: str) -> None:
     def lines(tag: str) -> list[dict[str, Any]]:
         if endpoint == CHAT:
-            return [chat_line(f"{tag}{i}", f"{tag} {'x' * (37 * i)}",
+            return [chat_line(f"{tag}{i}", f"{tag} as JSON {'x' * (37 * i)}",
                               response_format={"type": "json_object"}) for i in range(5)]
         return [{"custom_id": f"{tag}{i}", "method": "POST", "url": EMBED, "body": {
                  "model": "text-embedding-3-small", "input": [f"{tag} " * (i + 3), [1, 2, 3]]}}
