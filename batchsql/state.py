@@ -107,11 +107,15 @@ class State:
                      [*key_columns, *((n, sql.dtype(t, d)) for n, t in REQUEST_META)])
 
     def record_intent(self, batch: dict[str, Any], requests: pa.Table) -> None:
-        """Write a batch's intent and its request map together, before any upload."""
+        """Write a batch's intent and its request map together, before any upload.
+
+        The map goes first: on a warehouse without transactions, a crash in between leaves a
+        map no batch row points to (ignored), never an intent without its map.
+        """
         with self.wh.transaction():
+            self.wh.insert_arrow(self.requests, requests)
             insert_row(self.wh, self.batches, {**batch, "status": sql.INTENT,
                                                "created_at": now()})
-            self.wh.insert_arrow(self.requests, requests)
 
     def update_batch(self, batch_uuid: str, **values: Any) -> None:
         update_row(self.wh, self.batches, "batch_uuid", batch_uuid, values)

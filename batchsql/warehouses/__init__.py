@@ -1,14 +1,24 @@
-"""Warehouse construction from a dbt-format target."""
+"""Warehouse construction from a dbt-format target.
+
+Each profile type maps to a module and class; drivers other than DuckDB's are optional extras,
+imported only when a target of their type is opened, and a missing one names its install command.
+"""
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 
 from batchsql.errors import ProfileError
 from batchsql.profiles import Target
 from batchsql.warehouses.base import Warehouse
 
-__all__ = ["Warehouse", "connect"]
+__all__ = ["KINDS", "Warehouse", "connect"]
+
+#: dbt profile type -> (module, class) of its warehouse.
+KINDS: dict[str, tuple[str, str]] = {
+    "duckdb": ("batchsql.warehouses.duckdb", "DuckDBWarehouse"),
+}
 
 
 def connect(target: Target, *, base_dir: Path | None = None, open_wait: float = 0.0,
@@ -17,13 +27,10 @@ def connect(target: Target, *, base_dir: Path | None = None, open_wait: float = 
 
     ``read_only``: nothing in the warehouse can be changed (``batchsql plan``).
     """
-    if target.type == "duckdb":
-        from batchsql.warehouses.duckdb import DuckDBWarehouse
-
-        path = str(target.fields.get("path") or ":memory:")
-        if path != ":memory:" and base_dir is not None and not Path(path).is_absolute():
-            path = str(base_dir / path)
-        return DuckDBWarehouse(path, open_wait=open_wait, read_only=read_only)
-    raise ProfileError(
-        f"target '{target.name}' has type '{target.type}'; this version of batchsql supports "
-        "warehouses of type 'duckdb'")
+    if target.type not in KINDS:
+        raise ProfileError(
+            f"target '{target.name}' has type '{target.type}'; batchsql supports warehouses of "
+            f"type {', '.join(repr(k) for k in KINDS)}")
+    module, name = KINDS[target.type]
+    cls: type[Warehouse] = getattr(importlib.import_module(module), name)
+    return cls.from_target(target, base_dir=base_dir, open_wait=open_wait, read_only=read_only)

@@ -6,15 +6,32 @@ data values travel as bound parameters or Arrow, never inside SQL text.
 
 from __future__ import annotations
 
+import importlib
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 from sqlglot import exp
 
+from batchsql.errors import WarehouseError
+
+if TYPE_CHECKING:
+    from batchsql.profiles import Target
+
 Statement = exp.Expression | str
+
+
+def require(module: str, extra: str) -> Any:
+    """Import a warehouse driver, or say which extra installs it."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as e:
+        raise WarehouseError(
+            f"this warehouse needs the Python package '{module}': "
+            f"pip install 'batchsql[{extra}]'") from e
 
 
 class Warehouse(ABC):
@@ -22,6 +39,16 @@ class Warehouse(ABC):
 
     #: sqlglot dialect name used to render every statement.
     dialect: str = ""
+
+    @classmethod
+    @abstractmethod
+    def from_target(cls, target: Target, *, base_dir: Path | None, open_wait: float,
+                    read_only: bool) -> Warehouse:
+        """Connect as a dbt-format target says (its dbt field names, as dbt reads them).
+
+        ``base_dir`` resolves relative paths; ``open_wait`` is how long to wait for a busy
+        database; ``read_only`` promises that nothing will be written (``batchsql plan``).
+        """
 
     def render(self, statement: Statement) -> str:
         """SQL text of a statement in this warehouse's dialect."""

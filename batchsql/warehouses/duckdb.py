@@ -15,6 +15,7 @@ import pyarrow as pa
 from sqlglot import exp
 
 from batchsql.errors import LockedError, WarehouseError
+from batchsql.profiles import Target
 from batchsql.warehouses.base import Statement, Warehouse
 
 #: DuckDB's refusal when another process holds the database file's lock, and the PID it names.
@@ -77,6 +78,15 @@ class DuckDBWarehouse(Warehouse):
             self._con = self._attach_read_only(open_wait)
         else:
             self._con = _connect(self.path, open_wait)
+
+    @classmethod
+    def from_target(cls, target: Target, *, base_dir: Path | None, open_wait: float,
+                    read_only: bool) -> DuckDBWarehouse:
+        """dbt-duckdb's ``path`` (relative to the project folder; default in memory)."""
+        path = str(target.fields.get("path") or ":memory:")
+        if path != ":memory:" and base_dir is not None and not Path(path).is_absolute():
+            path = str(base_dir / path)
+        return cls(path, open_wait=open_wait, read_only=read_only)
 
     def _attach_read_only(self, wait: float) -> duckdb.DuckDBPyConnection:
         """An in-memory database with the file attached read-only under its usual name.
