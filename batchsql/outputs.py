@@ -17,7 +17,7 @@ from typing import Any
 import pyarrow as pa
 from sqlglot import exp
 
-from batchsql import sql
+from batchsql import dialects, sql
 from batchsql.pricing import Price
 from batchsql.reconcile import ANSWER_COLUMN, EMBEDDING_COLUMN, Outcome
 from batchsql.spec import Column, Spec, answer_kind
@@ -100,12 +100,18 @@ def _list_of(item: exp.DataType) -> exp.DataType:
 def output_columns(spec: Spec, keys: Sequence[tuple[str, exp.DataType]],
                    dialect: str) -> list[tuple[str, exp.DataType]]:
     """Every column of the output table, in order."""
-    return [*keys, *value_columns(spec), *((n, sql.dtype(t, dialect)) for n, t in META_COLUMNS)]
+    return [*keys, *_typed_values(spec, dialect),
+            *((n, sql.dtype(t, dialect)) for n, t in META_COLUMNS)]
 
 
 def outcome_columns(spec: Spec, dialect: str) -> list[tuple[str, exp.DataType]]:
     """Columns of the collect stage: answer columns plus what a result line tells."""
-    return [*value_columns(spec), *((n, sql.dtype(t, dialect)) for n, t in OUTCOME_META)]
+    return [*_typed_values(spec, dialect),
+            *((n, sql.dtype(t, dialect)) for n, t in OUTCOME_META)]
+
+
+def _typed_values(spec: Spec, dialect: str) -> list[tuple[str, exp.DataType]]:
+    return [(name, dialects.column_type(kind, dialect)) for name, kind in value_columns(spec)]
 
 
 def outcome_table(spec: Spec, outcomes: Sequence[Outcome], price: Price | None) -> pa.Table:
