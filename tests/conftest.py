@@ -1,21 +1,31 @@
-"""Shared fixtures: a real emulator over HTTP, real DuckDB files, a small example project."""
+"""Shared fixtures: a real emulator over HTTP, real warehouses, a small example project.
+
+Tests that take the ``project`` fixture run once per warehouse in ``WAREHOUSES`` (DuckDB, and
+the others whose servers the suite can start), unless marked ``@pytest.mark.warehouses(...)``
+with the ones they apply to (e.g. a test of DuckDB's file lock).
+"""
 
 from __future__ import annotations
 
-import csv
-import textwrap
-from collections.abc import Iterator
+import json
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import openai
+import pyarrow as pa
 import pytest
+from sqlglot import exp
 
-from batchsql import api
+from batchsql import api, sql
 from batchsql.emulator import EmulatorServer, Faults
+from batchsql.profiles import load_target
 from batchsql.runner import RunSummary
+from batchsql.warehouses import Warehouse, connect
+
+_SQL_OF_ARROW = {pa.int64(): "bigint", pa.string(): "varchar", pa.float64(): "double",
+                 pa.bool_(): "boolean"}
 
 TICKETS = [
     (1, "Charged twice", "My invoice shows a double charge on the card. Please refund."),
@@ -31,7 +41,7 @@ TICKETS = [
 SPEC = """\
 name: labels
 source:
-  sql: select ticket_id, subject, body from read_csv('tickets.csv')
+  sql: select ticket_id, subject, body from raw.tickets
   key: ticket_id
 prompt:
   system: You label tickets.
@@ -47,6 +57,25 @@ output:
     summary: {type: string}
 max_attempts: 3
 """
+
+
+#: Profile target fields (dbt's names) of a fresh warehouse for one test's project folder.
+TargetFor = Callable[[pytest.FixtureRequest, Path], dict[str, Any]]
+
+
+def duckdb_target(_request: pytest.FixtureRequest, folder: Path) -> dict[str, Any]:
+    return {"type": "duckdb", "path": "warehouse.duckdb"}
+
+
+#: The warehouses a ``project`` test runs on, when it names none with the marker.
+WAREHOUSES: dict[str, TargetFor] = {"duckdb": duckdb_target}
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "warehouse" in metafunc.fixturenames:
+        marker = metafunc.definition.get_closest_marker("warehouses")
+        wanted = marker.args if marker else tuple(WAREHOUSES)
+        metafunc.parametrize("warehouse", [w for w in wanted if w in WAREHOUSES])
 
 
 @pytest.fixture
@@ -73,6 +102,7 @@ class Project:
 
     dir: Path
     emulator: EmulatorServer
+    warehouse: str = "duckdb"
 
     @property
     def spec(self) -> Path:
@@ -87,10 +117,27 @@ class Project:
         return self.spec
 
     def write_tickets(self, rows: list[tuple[Any, ...]]) -> None:
-        with open(self.dir / "tickets.csv", "w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(["ticket_id", "subject", "body"])
-            writer.writerows(rows)
+        """Replace the source table ``raw.tickets`` with these (ticket_id, subject, body)."""
+        ids, subjects, bodies = (list(c) for c in zip(*rows, strict=True)) if rows else ([],) * 3
+        self.load("raw.tickets", pa.table({
+            "ticket_id": pa.array(ids, pa.int64()), "subject": pa.array(subjects, pa.string()),
+            "body": pa.array(bodies, pa.string())}))
+
+    def load(self, name: str, data: pa.Table) -> None:
+        """Replace a table of the project's warehouse with Arrow data, through batchsql."""
+        table = sql.parse_table(name)
+        with self.connect() as wh:
+            if table.db:
+                wh.execute(sql.create_schema(table))
+            wh.execute(sql.drop_table(table))
+            wh.execute(sql.create_table(table, [
+                (f.name, exp.DataType.build(_SQL_OF_ARROW[f.type])) for f in data.schema]))
+            wh.insert_arrow(table, data)
+
+    def connect(self) -> Warehouse:
+        """The project's warehouse, as batchsql opens it."""
+        target = load_target(profiles_dir=self.dir, project_dir=self.dir)
+        return connect(target, base_dir=self.dir)
 
     def set_provider(self, **settings: Any) -> None:
         """Add keys to the test target's batchsql mapping in profiles.yml."""
@@ -102,29 +149,27 @@ class Project:
         return api.run(self.spec, project_dir=self.dir, profiles_dir=self.dir, **options)
 
     def query(self, text: str) -> list[tuple[Any, ...]]:
-        with duckdb.connect(str(self.db), read_only=True) as con:
-            return con.execute(text).fetchall()
+        """Rows of a query in the warehouse's own SQL (written portably where possible)."""
+        with self.connect() as wh:
+            return wh.fetch(text)
 
 
 @pytest.fixture
-def project(tmp_path: Path, emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch) -> Project:
+def project(tmp_path: Path, emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch,
+            request: pytest.FixtureRequest, warehouse: str) -> Project:
     folder = tmp_path / "project"
     (folder / "models").mkdir(parents=True)
-    (folder / "profiles.yml").write_text(textwrap.dedent(f"""\
-        batchsql:
-          target: test
-          outputs:
-            test:
-              type: duckdb
-              path: warehouse.duckdb
-              batchsql:
-                provider: emulator
-                base_url: {emulator.base_url}
-                poll_interval: 0.2
-        """))
-    # read_csv('tickets.csv') in the spec is relative to the working folder, as for a user.
+    fields = "".join(f"      {k}: {json.dumps(v)}\n"
+                     for k, v in WAREHOUSES[warehouse](request, folder).items())
+    (folder / "profiles.yml").write_text(
+        "batchsql:\n  target: test\n  outputs:\n    test:\n" + fields
+        + "      batchsql:\n"
+        + "        provider: emulator\n"
+        + f"        base_url: {emulator.base_url}\n"
+        + "        poll_interval: 0.2\n")
+    # Relative paths in specs and profiles resolve against the working folder, as for a user.
     monkeypatch.chdir(folder)
-    proj = Project(folder, emulator)
+    proj = Project(folder, emulator, warehouse)
     proj.write_tickets(TICKETS)
     proj.write_spec(SPEC)
     return proj

@@ -14,7 +14,7 @@ N = len(TICKETS)
 FREE_TEXT = """\
 name: labels
 source:
-  sql: select ticket_id, subject, body from read_csv('tickets.csv')
+  sql: select ticket_id, subject, body from raw.tickets
   key: ticket_id
 prompt:
   user: "Label: {{ body }}"

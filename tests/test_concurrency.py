@@ -8,7 +8,6 @@ import sys
 import time
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from batchsql import sql
@@ -18,7 +17,6 @@ from batchsql.lock import SpecLock
 from batchsql.providers import OpenAIProvider
 from batchsql.runner import Runner
 from batchsql.spec import load_spec
-from batchsql.warehouses.duckdb import DuckDBWarehouse
 
 from .conftest import Project
 
@@ -61,15 +59,15 @@ def test_second_process_is_refused_then_waits(project: Project) -> None:
 def test_run_refused_while_another_holds_the_spec_lock(project: Project) -> None:
     # Two connections of one process (as dbt threads would have): the lock table decides.
     spec = load_spec(project.spec)
-    con = duckdb.connect(str(project.db))
-    holder_wh = DuckDBWarehouse(connection=con)
-    table = sql.sibling(sql.parse_table(spec.output.table, "duckdb"), "_batchsql_locks")
+    holder_wh = project.connect()
+    table = sql.sibling(sql.parse_table(spec.output.table, holder_wh.dialect), "_batchsql_locks")
     with SpecLock(holder_wh, table, spec.name, "run-holding-it"):
-        wh = DuckDBWarehouse(connection=con.cursor())
+        wh = project.connect()
         provider = OpenAIProvider(api_key="x", base_url=project.emulator.base_url)
         runner = Runner(spec, wh, provider, work_dir=project.dir / ".batchsql")
         with pytest.raises(LockedError, match=r"run run-holding-it by .* \(pid "):
             runner.run()
         provider.close()
     assert project.emulator.stats()["files_created"] == 0
-    con.close()
+    wh.close()
+    holder_wh.close()

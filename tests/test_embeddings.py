@@ -9,7 +9,6 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pyarrow as pa
 import pytest
 from openai.types import EmbeddingCreateParams
@@ -295,11 +294,10 @@ def test_embedding_column_is_a_float_list() -> None:
 # --- end to end -----------------------------------------------------------------------------
 
 def add_docs(project: Project, rows: list[tuple[int, str, str]]) -> None:
-    with duckdb.connect(str(project.db)) as con:
-        con.execute("create schema if not exists raw")
-        con.execute("create table if not exists raw.docs "
-                    "(doc_id integer, title varchar, body varchar)")
-        con.executemany("insert into raw.docs values (?, ?, ?)", rows)
+    ids, titles, bodies = zip(*rows, strict=True)
+    project.load("raw.docs", pa.table({
+        "doc_id": pa.array(ids, pa.int64()), "title": pa.array(titles, pa.string()),
+        "body": pa.array(bodies, pa.string())}))
 
 
 @pytest.mark.parametrize("encoding", ["base64", "float"])

@@ -20,7 +20,6 @@ from batchsql.providers import OpenAIProvider
 from batchsql.runner import Runner
 from batchsql.runner.source import Renderer
 from batchsql.spec import load_spec
-from batchsql.warehouses.duckdb import DuckDBWarehouse
 
 from .conftest import SPEC, TICKETS, Project
 
@@ -188,7 +187,7 @@ def test_requests_over_any_limit_fail_without_being_sent(project: Project) -> No
     class Tiny(OpenAIProvider):
         MAX_BYTES = 1500
 
-    wh = DuckDBWarehouse(project.db)
+    wh = project.connect()
     provider = Tiny(api_key="x", base_url=project.emulator.base_url)
     runner = Runner(spec, wh, provider, work_dir=project.dir / ".batchsql", poll_interval=0.2,
                     token_limit=10_000)

@@ -13,7 +13,6 @@ from batchsql.plan import Limits
 from batchsql.providers import OpenAIProvider
 from batchsql.runner import Runner
 from batchsql.spec import load_spec
-from batchsql.warehouses.duckdb import DuckDBWarehouse
 
 from .conftest import SPEC, TICKETS, Project
 
@@ -145,7 +144,7 @@ def test_chunking_and_collecting_twice_adds_nothing(project: Project) -> None:
     class Small(OpenAIProvider):
         MAX_REQUESTS = 3
 
-    wh = DuckDBWarehouse(project.db)
+    wh = project.connect()
     provider = Small(api_key="x", base_url=project.emulator.base_url)
     runner = Runner(spec, wh, provider, work_dir=project.dir / ".batchsql", poll_interval=0.2)
     assert provider.limits() == Limits(3, 200 * 1024 * 1024)

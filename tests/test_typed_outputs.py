@@ -28,7 +28,7 @@ N = len(TICKETS)
 TYPED = """\
 name: labels
 source:
-  sql: select ticket_id, subject, body from read_csv('tickets.csv')
+  sql: select ticket_id, subject, body from raw.tickets
   key: ticket_id
 prompt:
   system: You label tickets.
@@ -575,7 +575,7 @@ def test_invalid_answers_are_recorded_and_retried(project: Project, wrong: str,
 JSON_SPEC = """\
 name: labels
 source:
-  sql: select ticket_id, subject, body from read_csv('tickets.csv')
+  sql: select ticket_id, subject, body from raw.tickets
   key: ticket_id
 prompt:
   system: Describe the ticket as a JSON object.
