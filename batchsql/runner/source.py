@@ -32,6 +32,12 @@ def source_query(spec: Spec, dialect: str | None) -> exp.Query:
                         line=line_of(spec, "source", name)) from e
 
 
+def source_columns(source: exp.Query, columns: list[str]) -> exp.Select:
+    """The columns a run reads from the source (each once, in order)."""
+    return (exp.select(*(sql.col(c) for c in dict.fromkeys(columns)))
+            .from_(source.subquery(sql.alias("_batchsql_source"))))
+
+
 def check_source(spec: Spec, prompt: Prompt,
                  wh: Warehouse) -> tuple[exp.Query, list[tuple[str, str]]]:
     """Describe the source in the warehouse and check keys and template variables against it."""
@@ -96,9 +102,7 @@ def render_stage(wh: Warehouse, spec: Spec, prompt: Prompt, renderer: Renderer,
                  key_types: list[tuple[str, exp.DataType]]) -> None:
     """Render every source row into a fresh stage table; refuse duplicate or NULL keys."""
     key = list(spec.source.key)
-    needed = list(dict.fromkeys([*key, *sorted(prompt.variables())]))
-    query = (exp.select(*(sql.col(c) for c in needed))
-             .from_(source.subquery("_batchsql_source")))
+    query = source_columns(source, [*key, *sorted(prompt.variables())])
     wh.execute(sql.drop_table(stage))
     wh.execute(sql.create_table(stage, [
         *key_types, *((n, sql.dtype(t, wh.dialect)) for n, t in STAGE_META)]))
