@@ -7,7 +7,7 @@ MERGE and ON CONFLICT are avoided on purpose: they do not transpile safely.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from sqlglot import exp
 
@@ -469,3 +469,42 @@ def current_catalog(dialect: str | None) -> exp.Select:
     if dialect == "bigquery":
         return exp.select(exp.SessionParameter(this=exp.var("project_id")))
     return exp.select(exp.CurrentDatabase())
+
+
+def no_rows(query: exp.Query) -> exp.Select:
+    """The query's columns without its rows: how a warehouse without a describe call sees them."""
+    return exp.select("*").from_(query.subquery(alias("q"))).limit(0)
+
+
+def insert_parsed(table: exp.Table, scratch: exp.Table, columns: Sequence[str],
+                  parse: Mapping[str, exp.DataType | None]) -> exp.Insert:
+    """Copy a scratch table into ``table``, parsing the JSON text of the ``parse`` columns.
+
+    For warehouses whose bulk load cannot write JSON, VARIANT or semi-structured columns: the
+    scratch holds their values as JSON text; a type in ``parse`` casts the parsed value to it
+    (Snowflake's ARRAY and OBJECT).
+    """
+    def value(name: str) -> exp.Expression:
+        if name not in parse:
+            return col(name)
+        parsed: exp.Expression = exp.ParseJSON(this=col(name))
+        kind = parse[name]
+        return parsed if kind is None else exp.Cast(this=parsed, to=kind.copy())
+
+    query = exp.select(*(value(c) for c in columns)).from_(scratch.copy())
+    return insert_select(table, columns, query)
+
+
+def insert_rows(table: exp.Table, columns: Sequence[str], rows: int,
+                parse: Mapping[str, exp.DataType]) -> exp.Insert:
+    """INSERT ... VALUES of ``rows`` rows of bound parameters; ``parse`` columns arrive as JSON
+    text and are read into their type with ``from_json`` (Databricks, Spark)."""
+    def value(name: str) -> exp.Expression:
+        if name not in parse:
+            return param()
+        return exp.FromJson(this=param(), expression=exp.Literal.string(
+            parse[name].sql(dialect="databricks")))
+
+    row = exp.Tuple(expressions=[value(c) for c in columns])
+    values = exp.Values(expressions=[row.copy() for _ in range(rows)])
+    return insert_select(table, columns, values)

@@ -22,6 +22,7 @@ from batchsql import lock, outputs, sql
 from batchsql.runner.source import STAGE_META, source_columns
 from batchsql.spec import Spec, spec_from_dict
 from batchsql.state import BATCH_COLUMNS, State, ensure_table
+from batchsql.warehouses import snowflake
 from batchsql.warehouses.base import Statement, Warehouse
 
 DIALECTS = ("duckdb", "postgres", "spark", "snowflake", "bigquery", "databricks")
@@ -217,6 +218,23 @@ def statements(dialect: str) -> dict[str, exp.Expression]:
     out["finish_run"] = _one(wh, lambda: state.finish_run("r", status="ok", selected=1))
     out["last_run"] = _one(wh, lambda: state.last_run("s"))
     out["run_spend"] = _one(wh, lambda: state.run_spend("r"))
+
+    # -- the warehouse adapters' own statements ----------------------------------------------
+    out["describe"] = sql.no_rows(source)
+    scratch = sql.sibling(output, "_batchsql_in_0123abcd")
+    names = [*KEY, *values, "_status", "_collected_at"]
+    if dialect == "snowflake":
+        out["column_types"] = snowflake.column_types(output)
+        semi = {"tags": exp.DataType(this=exp.DataType.Type.ARRAY),
+                "customer": exp.DataType(this=exp.DataType.Type.OBJECT)}
+        out["insert_arrow"] = sql.insert_parsed(output, scratch, names, semi)
+    if dialect == "bigquery":
+        out["insert_arrow"] = sql.insert_parsed(
+            sql.parse_table(ANSWERS["output"]["table"], dialect), scratch,
+            [*KEY, "answer", "_status"], {"answer": None})
+    if dialect == "databricks":
+        nested = {n: t for n, t in outputs.value_columns(labels) if n in ("tags", "customer")}
+        out["insert_arrow"] = sql.insert_rows(output, names, 2, nested)
 
     # -- the spec lock ----------------------------------------------------------------------
     out["insert_lock"] = lock.insert_lock(locks)
