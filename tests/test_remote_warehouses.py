@@ -197,6 +197,17 @@ def test_bigquery_describes_result_fields_in_googlesql() -> None:
     assert exp.DataType.build(bigquery.field_type(nested), dialect="bigquery").is_type("struct")
 
 
+def test_bigquery_views_name_the_dataset_of_every_table() -> None:
+    view = sql.current_view(sql.parse_table("ticket_labels_current"),
+                            sql.parse_table("ticket_labels"), ["id"], ["id", "label"])
+    text = bigquery.qualify_view(view, "dbt_me").sql(dialect="bigquery")
+    assert text.startswith("CREATE OR REPLACE VIEW `dbt_me`.`ticket_labels_current` AS")
+    assert "FROM `dbt_me`.`ticket_labels`" in text
+    other = sql.parse_table("analytics.x")
+    assert bigquery.qualify_view(sql.drop_table(other), "dbt_me").sql() == (
+        'DROP TABLE IF EXISTS "analytics"."x"')
+
+
 # --- Databricks ----------------------------------------------------------------------------------
 
 def test_databricks_token_target() -> None:

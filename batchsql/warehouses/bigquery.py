@@ -140,6 +140,21 @@ def field_type(schema_field: Any) -> str:
     return f"ARRAY<{kind}>" if schema_field.mode == "REPEATED" else kind
 
 
+def qualify_view(statement: exp.Expression, dataset: str) -> exp.Expression:
+    """A CREATE VIEW whose tables all name their dataset.
+
+    A query job resolves bare table names in its default dataset, but a view is stored
+    without one: BigQuery refuses a view body that names a table without its dataset.
+    """
+    if not (isinstance(statement, exp.Create) and statement.kind == "VIEW"):
+        return statement
+    tree = statement.copy()
+    for table in tree.find_all(exp.Table):
+        if not table.db:
+            table.set("db", exp.to_identifier(dataset, quoted=True))
+    return tree
+
+
 class BigQueryWarehouse(Warehouse):
     """A BigQuery client for one project; unqualified tables are in the target's dataset."""
 
@@ -186,6 +201,7 @@ class BigQueryWarehouse(Warehouse):
     def _job(self, statement: Statement, params: Sequence[Any], **options: Any) -> Any:
         if isinstance(statement, exp.Expression):
             statement, params = bind_nulls(statement, params)
+            statement = qualify_view(statement, self._args["dataset"])
         text = self.render(statement)
         timeout = self._args.get("job_timeout")
         try:
