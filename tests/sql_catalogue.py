@@ -66,6 +66,13 @@ ANSWERS = {
 }
 
 
+#: A source written in PostgreSQL (``source.dialect: postgres``), as each warehouse runs it.
+FROM_POSTGRES = ("select ticket_id::text as ticket_id, subject, body from raw.tickets "
+                 "where body ilike '%refund%' and created_at > now() - interval '7 days'")
+#: Statements that hold SQL as a user wrote it: its names are quoted as the user quoted them.
+USER_SQL = ("source_from_postgres",)
+
+
 class RecordingWarehouse(Warehouse):
     """A warehouse that records the statements it is given and answers with canned rows."""
 
@@ -173,6 +180,7 @@ def statements(dialect: str) -> dict[str, exp.Expression]:
 
     # -- the source and the stage ---------------------------------------------------------
     out["source_table"] = source
+    out["source_from_postgres"] = sql.select_source(FROM_POSTGRES, None, "postgres")
     out["source_columns"] = source_columns(source, [*KEY, "subject", "body"])
     out["duplicate_keys"] = sql.duplicate_keys(stage, KEY)
 

@@ -17,7 +17,7 @@ import pytest
 import sqlglot
 from sqlglot import exp
 
-from tests.sql_catalogue import DIALECTS, statements
+from tests.sql_catalogue import DIALECTS, USER_SQL, statements
 
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("BATCHSQL_UPDATE_GOLDEN") == "1"
@@ -37,6 +37,19 @@ NOTES: dict[str | tuple[str, str], str] = {
                 "a type for every parameter.",
     "databricks": "Placeholders are native positional ? (Databricks Runtime 14.2 or later, at "
                   "most 255 per statement).",
+    ("postgres", "source_from_postgres"): "A % in source SQL is safe because the source runs "
+                                          "without parameters: psycopg reads % as a placeholder "
+                                          "only when parameters are passed (pass None, not []).",
+    ("bigquery", "create_output_table"): "BigQuery cannot store a NULL element inside an ARRAY "
+                                         "(loading such an answer fails) and reads a NULL array "
+                                         "back as an empty one.",
+    ("bigquery", "current_view"): "A view is stored without a default dataset: the adapter "
+                                  "names the target's dataset for any table given without one.",
+    ("databricks", "insert_arrow"): "Rows are written by INSERTs of at most 255 bound values "
+                                    "(the server's limit); nested values arrive as JSON text.",
+    ("snowflake", "insert_arrow"): "The scratch table is bulk-loaded by ADBC (Parquet, PUT, "
+                                   "COPY); COPY cannot fill ARRAY, OBJECT or VARIANT from text, "
+                                   "so the INSERT parses it.",
     ("spark", "create_lock_table"): "No PRIMARY KEY: Spark has no table constraints; the lock "
                                     "reads its rows back, which keeps two runs apart.",
     ("databricks", "create_lock_table"): "No PRIMARY KEY: Databricks accepts one only on Unity "
@@ -157,6 +170,8 @@ def test_every_name_is_quoted(catalogue: dict[str, dict[str, exp.Expression]],
                               dialect: str) -> None:
     """Capitals, spaces and reserved words survive: every identifier is quoted, aliases too."""
     for name, statement in catalogue[dialect].items():
+        if name in USER_SQL:
+            continue
         bare = [i.name for i in statement.find_all(exp.Identifier)
                 if not i.quoted and not isinstance(i.parent, exp.Var)]
         assert bare == [], (name, bare)

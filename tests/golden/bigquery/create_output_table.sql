@@ -2,6 +2,8 @@
 -- Regenerate: BATCHSQL_UPDATE_GOLDEN=1 python -m pytest tests/test_golden_sql.py
 -- CREATE SCHEMA creates a dataset (in the location the job runs in). Placeholders are positional
 -- ?; NULL values are bound as NULL literals, since BigQuery needs a type for every parameter.
+-- BigQuery cannot store a NULL element inside an ARRAY (loading such an answer fails) and reads a
+-- NULL array back as an empty one.
 CREATE TABLE IF NOT EXISTS `analytics`.`ticket_labels` (
   `Region` STRING,
   `Order ID` INT64,

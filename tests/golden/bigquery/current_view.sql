@@ -2,6 +2,8 @@
 -- Regenerate: BATCHSQL_UPDATE_GOLDEN=1 python -m pytest tests/test_golden_sql.py
 -- CREATE SCHEMA creates a dataset (in the location the job runs in). Placeholders are positional
 -- ?; NULL values are bound as NULL literals, since BigQuery needs a type for every parameter.
+-- A view is stored without a default dataset: the adapter names the target's dataset for any table
+-- given without one.
 CREATE OR REPLACE VIEW `analytics`.`ticket_labels_current` AS
 SELECT
   `Region`,

@@ -2,6 +2,8 @@
 -- Regenerate: BATCHSQL_UPDATE_GOLDEN=1 python -m pytest tests/test_golden_sql.py
 -- Placeholders are native positional ? (Databricks Runtime 14.2 or later, at most 255 per
 -- statement).
+-- Rows are written by INSERTs of at most 255 bound values (the server's limit); nested values
+-- arrive as JSON text.
 INSERT INTO `analytics`.`ticket_labels` (
   `Region`,
   `Order ID`,

@@ -2,6 +2,8 @@
 -- Regenerate: BATCHSQL_UPDATE_GOLDEN=1 python -m pytest tests/test_golden_sql.py
 -- Every identifier and alias is quoted: Snowflake folds unquoted names to upper case, so names
 -- keep their spec spelling and must be quoted when queried. Placeholders are ? (qmark binding).
+-- The scratch table is bulk-loaded by ADBC (Parquet, PUT, COPY); COPY cannot fill ARRAY, OBJECT or
+-- VARIANT from text, so the INSERT parses it.
 INSERT INTO "analytics"."ticket_labels" (
   "Region",
   "Order ID",
