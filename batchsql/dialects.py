@@ -15,9 +15,6 @@ from sqlglot import exp
 Mapper = Callable[[exp.DataType], exp.DataType]
 _T = exp.DataType.Type
 
-#: Types a warehouse can only hold as a JSON document (their values travel as JSON text).
-_NESTED = (_T.ARRAY, _T.STRUCT, _T.OBJECT, _T.MAP)
-
 
 def _plain(kind: _T) -> exp.DataType:
     return exp.DataType(this=kind, nested=False)
@@ -89,8 +86,3 @@ def column_type(kind: exp.DataType, dialect: str | None) -> exp.DataType:
     """The type an answer column of ``kind`` has in a warehouse of ``dialect``."""
     mapper = _MAPPERS.get(dialect or "")
     return mapper(kind.copy()) if mapper is not None else kind
-
-
-def holds_json(kind: exp.DataType) -> bool:
-    """Whether values of a warehouse column type are written as JSON text and parsed there."""
-    return kind.this in (_T.JSON, _T.VARIANT) or (kind.this in _NESTED and not kind.expressions)
