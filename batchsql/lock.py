@@ -5,10 +5,11 @@ a run first inserts ``(spec, run_id, who, where, when)`` into ``_batchsql_locks`
 on ``spec`` makes a second insert fail; the loser reads who holds the lock and waits or stops.
 A plain INSERT is used on purpose: MERGE and ON CONFLICT do not transpile across warehouses.
 
-Some warehouses (Snowflake, BigQuery, Databricks) declare primary keys without enforcing them, so
-after inserting, a run reads the rows of its spec back and keeps the lock only if its row is the
-only one; otherwise it deletes its own row and tries again. With an enforced key this read is a
-formality; without one it is what keeps two runs apart.
+Some warehouses declare primary keys without enforcing them (Snowflake, BigQuery) or have none
+(Spark, Databricks outside Unity Catalog), so after inserting, a run reads the rows of its spec
+back and keeps the lock only if its row is the only one; otherwise it deletes its own row and
+tries again. With an enforced key this read is a formality; without one it is what keeps two
+runs apart.
 
 A holder that stopped refreshing ``heartbeat_at`` for ``stale_after`` seconds, or whose process on
 this host is gone, is taken over: exactly its row is deleted and the insert retried.
@@ -69,10 +70,13 @@ def create_lock_table(table: exp.Table, dialect: str | None = None) -> exp.Creat
                        if name == "spec" else [])
         defs.append(exp.ColumnDef(this=exp.to_identifier(name, quoted=True),
                                   kind=sql.dtype(kind, dialect), constraints=constraints))
-    # BigQuery only accepts primary keys it does not enforce, and says so.
-    options = [exp.var("NOT ENFORCED")] if dialect == "bigquery" else None
-    defs.append(exp.PrimaryKey(expressions=[exp.to_identifier("spec", quoted=True)],
-                               options=options))
+    # BigQuery only accepts primary keys it does not enforce, and says so. Spark has no table
+    # constraints, and Databricks takes them only on Unity Catalog tables (never enforced):
+    # there the read-back in SpecLock alone keeps two runs apart.
+    if dialect not in ("spark", "databricks"):
+        options = [exp.var("NOT ENFORCED")] if dialect == "bigquery" else None
+        defs.append(exp.PrimaryKey(expressions=[exp.to_identifier("spec", quoted=True)],
+                                   options=options))
     return exp.Create(this=exp.Schema(this=table.copy(), expressions=defs), kind="TABLE",
                       exists=True)
 

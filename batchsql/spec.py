@@ -6,11 +6,13 @@ one, and every error it raises names file:line and, where one applies, a fix.
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 from typing import Any, Literal
 
 from pydantic import Field, PrivateAttr, ValidationError, field_validator, model_validator
+from sqlglot.dialects.dialect import Dialects
 
 from batchsql import yamlnodes
 from batchsql.columns import (
@@ -38,11 +40,30 @@ EMBEDDING_PARAMS = ("dimensions", "encoding_format", "user")
 
 
 class Source(_Strict):
-    """Where the rows come from: a table name or any SELECT the warehouse runs."""
+    """Where the rows come from: a table name or any SELECT the warehouse runs.
+
+    ``dialect``: the SQL dialect ``sql`` (or ``table``) is written in, when it is not the
+    warehouse's own; batchsql transpiles it (sqlglot's dialect names: postgres, snowflake, ...).
+    """
 
     table: str | None = None
     sql: str | None = None
     key: tuple[str, ...] = Field(min_length=1)
+    dialect: str | None = None
+
+    @field_validator("dialect")
+    @classmethod
+    def _known_dialect(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        name = value.strip().lower()
+        known = sql_dialects()
+        if name not in known:
+            close = difflib.get_close_matches(name, known, n=1)
+            raise _rule(f"unknown SQL dialect {value!r}",
+                        f"did you mean '{close[0]}'?" if close else
+                        f"use one of {', '.join(known)}")
+        return name
 
     @field_validator("key", mode="before")
     @classmethod
@@ -191,6 +212,11 @@ class Spec(_Strict):
                             f"rename it in the source, e.g. 'select {value} as {value}_id'",
                             ("source", "key"))
         return self
+
+
+def sql_dialects() -> list[str]:
+    """The dialect names ``source.dialect`` accepts: sqlglot's."""
+    return sorted(d.value for d in Dialects if d.value)
 
 
 def answer_kind(spec: Spec) -> AnswerKind:

@@ -7,10 +7,11 @@ MERGE and ON CONFLICT are avoided on purpose: they do not transpile safely.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from sqlglot import exp
 
+from batchsql import dialects
 from batchsql.reconcile import ATTEMPT_STATUSES, SUCCEEDED
 
 ColumnDefs = Sequence[tuple[str, exp.DataType]]
@@ -25,8 +26,18 @@ OPEN_STATUSES = (INTENT, SUBMITTED)
 
 
 def dtype(text: str, dialect: str | None = None) -> exp.DataType:
-    """A column type from its SQL spelling (in the given dialect)."""
-    return exp.DataType.build(text, dialect=dialect)
+    """A column type from its SQL spelling (in the given dialect), as that warehouse stores it.
+
+    The dialect's type mapper applies (e.g. Snowflake's TIMESTAMP becomes TIMESTAMP_NTZ).
+    """
+    return dialects.column_type(exp.DataType.build(text, dialect=dialect), dialect)
+
+
+def alias(name: str) -> exp.Identifier:
+    """A quoted alias. Snowflake folds unquoted names to upper case, so an alias written bare
+    and referenced quoted (as ``col`` does) would not resolve there; quoted, it means the same
+    name in every dialect."""
+    return exp.to_identifier(name, quoted=True)
 
 
 def col(name: str, table: str | None = None) -> exp.Column:
@@ -66,10 +77,17 @@ def create_table(table: exp.Table, columns: ColumnDefs) -> exp.Create:
                       exists=True)
 
 
-def add_column(table: exp.Table, name: str, kind: exp.DataType) -> exp.Alter:
-    """ALTER TABLE ... ADD COLUMN: system tables only ever gain columns."""
-    return exp.Alter(this=table.copy(), kind="TABLE", actions=[
-        exp.ColumnDef(this=exp.to_identifier(name, quoted=True), kind=kind)])
+def add_column(table: exp.Table, name: str, kind: exp.DataType,
+               dialect: str | None = None) -> exp.Alter:
+    """ALTER TABLE ... ADD COLUMN: system tables only ever gain columns.
+
+    Spark and Databricks get ``ADD COLUMNS (...)``, the one form every Spark version parses
+    (``ADD COLUMN x T`` without parentheses is Spark 3 only).
+    """
+    action: exp.Expression = exp.ColumnDef(this=exp.to_identifier(name, quoted=True), kind=kind)
+    if dialect in ("spark", "databricks"):
+        action = exp.Schema(expressions=[action])
+    return exp.Alter(this=table.copy(), kind="TABLE", actions=[action])
 
 
 def drop_table(table: exp.Table) -> exp.Drop:
@@ -95,7 +113,7 @@ def eq_keys(key: Sequence[str], left: str, right: str) -> exp.Expression:
 def _succeeded(output: exp.Table, key: Sequence[str]) -> exp.Select:
     """Correlated subquery: the stage row ``s`` already has a succeeded outcome."""
     return (
-        exp.select(exp.Literal.number(1)).from_(output.copy().as_("o"))
+        exp.select(exp.Literal.number(1)).from_(output.copy().as_(alias("o")))
         .where(eq_keys(key, "o", "s"))
         .where(col("_fingerprint", "o").eq(col("_fingerprint", "s")))
         .where(col("_status", "o").eq(exp.Literal.string(SUCCEEDED)))
@@ -117,15 +135,15 @@ def pending_rows(stage: exp.Table, output: exp.Table, requests: exp.Table, batch
     """
     failures = (
         exp.select(*(col(k) for k in key), col("_fingerprint"),
-                   exp.Count(this=exp.Star()).as_("_failures"))
+                   exp.Count(this=exp.Star()).as_(alias("_failures")))
         .from_(output.copy())
         .where(col("_status").isin(*(exp.Literal.string(s) for s in ATTEMPT_STATUSES)))
         .group_by(*(col(k) for k in key), col("_fingerprint"))
     )
     done = _succeeded(output, key)
     in_flight = (
-        exp.select(exp.Literal.number(1)).from_(requests.copy().as_("r"))
-        .join(batches.copy().as_("b"), on=col("batch_uuid", "b").eq(col("_batch_uuid", "r")))
+        exp.select(exp.Literal.number(1)).from_(requests.copy().as_(alias("r")))
+        .join(batches.copy().as_(alias("b")), on=col("batch_uuid", "b").eq(col("_batch_uuid", "r")))
         .where(eq_keys(key, "r", "s"))
         .where(col("status", "b").isin(*(exp.Literal.string(s) for s in OPEN_STATUSES)))
     )
@@ -133,10 +151,10 @@ def pending_rows(stage: exp.Table, output: exp.Table, requests: exp.Table, batch
     order = exp.Window(this=exp.RowNumber(),
                        order=exp.Order(expressions=[exp.Ordered(this=col(k, "s")) for k in key]))
     query = (
-        exp.select(exp.Column(this=exp.Star(), table=exp.to_identifier("s")),
-                   (spent + exp.Literal.number(1)).as_("_attempt"), order.as_("_row"))
-        .from_(stage.copy().as_("s"))
-        .join(failures.subquery("f"), join_type="left",
+        exp.select(exp.Column(this=exp.Star(), table=alias("s")),
+                   (spent + exp.Literal.number(1)).as_(alias("_attempt")), order.as_(alias("_row")))
+        .from_(stage.copy().as_(alias("s")))
+        .join(failures.subquery(alias("f")), join_type="left",
               on=exp.and_(eq_keys(key, "f", "s"),
                           col("_fingerprint", "f").eq(col("_fingerprint", "s"))))
         .where(exp.Not(this=exp.Exists(this=done)))
@@ -145,19 +163,19 @@ def pending_rows(stage: exp.Table, output: exp.Table, requests: exp.Table, batch
     )
     if exclude_run:
         this_run = (
-            exp.select(exp.Literal.number(1)).from_(output.copy().as_("t"))
+            exp.select(exp.Literal.number(1)).from_(output.copy().as_(alias("t")))
             .where(eq_keys(key, "t", "s"))
             .where(col("_run_id", "t").eq(param()))
         )
         query = query.where(exp.Not(this=exp.Exists(this=this_run)))
     if skip_answered:
-        answered = (exp.select(exp.Literal.number(1)).from_(output.copy().as_("a"))
+        answered = (exp.select(exp.Literal.number(1)).from_(output.copy().as_(alias("a")))
                     .where(col("_fingerprint", "a").eq(col("_fingerprint", "s")))
                     .where(col("_status", "a").eq(exp.Literal.string(SUCCEEDED))))
         query = query.where(exp.Not(this=exp.Exists(this=answered)))
     first = exp.Window(this=exp.Min(this=col("_row")), partition_by=[col("_fingerprint")])
-    grouped = exp.select("*", first.as_("_group")).from_(query.subquery("p"))
-    return exp.select("*").from_(grouped.subquery("g")).order_by(col("_group"), col("_row"))
+    grouped = exp.select("*", first.as_(alias("_group"))).from_(query.subquery(alias("p")))
+    return exp.select("*").from_(grouped.subquery(alias("g"))).order_by(col("_group"), col("_row"))
 
 
 def reuse_answers(pending: exp.Select, output: exp.Table, key: Sequence[str],
@@ -176,7 +194,7 @@ def reuse_answers(pending: exp.Select, output: exp.Table, key: Sequence[str],
                           exp.Ordered(this=paid_first),
                           exp.Ordered(this=col("_collected_at"), desc=True),
                           exp.Ordered(this=col("_custom_id"), desc=True)]))
-    answers = (exp.select("*", rank.as_("_rank")).from_(output.copy())
+    answers = (exp.select("*", rank.as_(alias("_rank"))).from_(output.copy())
                .where(col("_status").eq(exp.Literal.string(SUCCEEDED))))
     saved = exp.Case(ifs=[exp.If(this=col("_dedup", "a").is_(exp.null()),
                                  true=col("_cost_usd", "a"))],
@@ -187,8 +205,8 @@ def reuse_answers(pending: exp.Select, output: exp.Table, key: Sequence[str],
                    exp.Literal.string(SUCCEEDED), col("_attempt", "p"), col("_fingerprint", "p"),
                    col("_custom_id", "a"), col("_model", "a"), zero, zero, zero, param(),
                    param(), exp.Literal.string(REUSED), saved)
-        .from_(pending.subquery("p"))
-        .join(answers.subquery("a"),
+        .from_(pending.subquery(alias("p")))
+        .join(answers.subquery(alias("a")),
               on=exp.and_(col("_fingerprint", "a").eq(col("_fingerprint", "p")),
                           col("_rank", "a").eq(1)))
     )
@@ -203,14 +221,14 @@ def given_up(stage: exp.Table, output: exp.Table, key: Sequence[str],
     """Count of current requests whose failures reached ``max_attempts`` without a success."""
     failures = (
         exp.select(exp.Count(this=exp.Star()))
-        .from_(output.copy().as_("o"))
+        .from_(output.copy().as_(alias("o")))
         .where(eq_keys(key, "o", "s"))
         .where(col("_fingerprint", "o").eq(col("_fingerprint", "s")))
         .where(col("_status", "o").isin(*(exp.Literal.string(s) for s in ATTEMPT_STATUSES)))
     )
     done = _succeeded(output, key)
     return (
-        exp.select(exp.Count(this=exp.Star())).from_(stage.copy().as_("s"))
+        exp.select(exp.Count(this=exp.Star())).from_(stage.copy().as_(alias("s")))
         .where(failures.subquery() >= exp.Literal.number(max_attempts))
         .where(exp.Not(this=exp.Exists(this=done)))
     )
@@ -220,7 +238,7 @@ def duplicate_keys(stage: exp.Table, key: Sequence[str], limit: int = 5) -> exp.
     """Keys that occur more than once (or are NULL) in the stage: a source must be keyed."""
     null_key = exp.or_(*(col(k).is_(exp.null()) for k in key))
     return (
-        exp.select(*(col(k) for k in key), exp.Count(this=exp.Star()).as_("n"))
+        exp.select(*(col(k) for k in key), exp.Count(this=exp.Star()).as_(alias("n")))
         .from_(stage.copy())
         .group_by(*(col(k) for k in key))
         .having(exp.or_(exp.Count(this=exp.Star()) > exp.Literal.number(1),
@@ -260,11 +278,11 @@ def current_view(view: exp.Table, output: exp.Table, key: Sequence[str],
                                      exp.Ordered(this=col("_custom_id"), desc=True)]),
     )
     latest = (
-        exp.select(*(col(c) for c in columns), rank.as_("_batchsql_rank"))
+        exp.select(*(col(c) for c in columns), rank.as_(alias("_batchsql_rank")))
         .from_(output.copy())
         .where(col("_status").eq(exp.Literal.string(SUCCEEDED)))
     )
-    body = (exp.select(*(col(c) for c in columns)).from_(latest.subquery("t"))
+    body = (exp.select(*(col(c) for c in columns)).from_(latest.subquery(alias("t")))
             .where(col("_batchsql_rank").eq(1)))
     return exp.Create(this=view.copy(), kind="VIEW", replace=True, expression=body)
 
@@ -276,7 +294,7 @@ def _first_per_custom_id(collect: exp.Table) -> exp.Select:
                               default=exp.Literal.number(1))
     rank = exp.Window(this=exp.RowNumber(), partition_by=[col("_custom_id")],
                       order=exp.Order(expressions=[exp.Ordered(this=prefer_success)]))
-    return exp.select("*", rank.as_("_rank")).from_(collect.copy())
+    return exp.select("*", rank.as_(alias("_rank"))).from_(collect.copy())
 
 
 def insert_outcomes(output: exp.Table, collect: exp.Table, requests: exp.Table,
@@ -300,8 +318,8 @@ def insert_outcomes(output: exp.Table, collect: exp.Table, requests: exp.Table,
             exp.Coalesce(this=col("_model", "c"), expressions=[param()]),
             paid("_input_tokens"), paid("_output_tokens"), paid("_cost_usd"),
             col("_raw", "c"), param(), param(), param(), _dedup_mark(), saved)
-        .from_(_first_per_custom_id(collect).subquery("c"))
-        .join(requests.copy().as_("r"), on=col("_custom_id", "r").eq(col("_custom_id", "c")))
+        .from_(_first_per_custom_id(collect).subquery(alias("c")))
+        .join(requests.copy().as_(alias("r")), on=col("_custom_id", "r").eq(col("_custom_id", "c")))
         .where(col("_batch_uuid", "r").eq(param()))
         .where(col("_rank", "c").eq(1))
     )
@@ -328,13 +346,13 @@ def insert_missing(output: exp.Table, collect: exp.Table, requests: exp.Table,
     Parameters, in order: status, error, provider batch id, model, run id, submitted_at,
     collected_at, batch_uuid.
     """
-    seen = (exp.select(exp.Literal.number(1)).from_(collect.copy().as_("c"))
+    seen = (exp.select(exp.Literal.number(1)).from_(collect.copy().as_(alias("c")))
             .where(col("_custom_id", "c").eq(col("_custom_id", "r"))))
     query = (
         exp.select(*(col(k, "r") for k in key), param(), param(), col("_attempt", "r"),
                    col("_fingerprint", "r"), param(), col("_custom_id", "r"), param(), param(),
                    param(), param(), _dedup_mark())
-        .from_(requests.copy().as_("r"))
+        .from_(requests.copy().as_(alias("r")))
         .where(col("_batch_uuid", "r").eq(param()))
         .where(exp.Not(this=exp.Exists(this=seen)))
     )
@@ -345,10 +363,10 @@ def insert_missing(output: exp.Table, collect: exp.Table, requests: exp.Table,
 
 def unknown_lines(collect: exp.Table, requests: exp.Table) -> exp.Select:
     """Count of collected lines whose custom_id the batch never sent (parameter: batch_uuid)."""
-    sent = (exp.select(exp.Literal.number(1)).from_(requests.copy().as_("r"))
+    sent = (exp.select(exp.Literal.number(1)).from_(requests.copy().as_(alias("r")))
             .where(col("_custom_id", "r").eq(col("_custom_id", "c")))
             .where(col("_batch_uuid", "r").eq(param())))
-    return (exp.select(exp.Count(this=exp.Star())).from_(collect.copy().as_("c"))
+    return (exp.select(exp.Count(this=exp.Star())).from_(collect.copy().as_(alias("c")))
             .where(exp.Not(this=exp.Exists(this=sent))))
 
 
@@ -390,7 +408,7 @@ def saved_by_run(output: exp.Table) -> exp.Select:
 
 def answered_rows(stage: exp.Table, output: exp.Table, key: Sequence[str]) -> exp.Select:
     """Count of stage rows that already have an answer for their current request."""
-    return (exp.select(exp.Count(this=exp.Star())).from_(stage.copy().as_("s"))
+    return (exp.select(exp.Count(this=exp.Star())).from_(stage.copy().as_(alias("s")))
             .where(exp.Exists(this=_succeeded(output, key))))
 
 
@@ -398,22 +416,22 @@ def rows_in_flight(stage: exp.Table, requests: exp.Table, batches: exp.Table,
                    key: Sequence[str]) -> exp.Select:
     """Count of stage rows whose key is in a batch not yet collected."""
     in_flight = (
-        exp.select(exp.Literal.number(1)).from_(requests.copy().as_("r"))
-        .join(batches.copy().as_("b"), on=col("batch_uuid", "b").eq(col("_batch_uuid", "r")))
+        exp.select(exp.Literal.number(1)).from_(requests.copy().as_(alias("r")))
+        .join(batches.copy().as_(alias("b")), on=col("batch_uuid", "b").eq(col("_batch_uuid", "r")))
         .where(eq_keys(key, "r", "s"))
         .where(col("status", "b").isin(*(exp.Literal.string(s) for s in OPEN_STATUSES)))
     )
-    return (exp.select(exp.Count(this=exp.Star())).from_(stage.copy().as_("s"))
+    return (exp.select(exp.Count(this=exp.Star())).from_(stage.copy().as_(alias("s")))
             .where(exp.Exists(this=in_flight)))
 
 
 def reusable_figures(pending: exp.Select, output: exp.Table) -> exp.Select:
     """Pending rows an earlier answer to the same request can serve, and their input tokens."""
-    answered = (exp.select(exp.Literal.number(1)).from_(output.copy().as_("a"))
+    answered = (exp.select(exp.Literal.number(1)).from_(output.copy().as_(alias("a")))
                 .where(col("_fingerprint", "a").eq(col("_fingerprint", "p")))
                 .where(col("_status", "a").eq(exp.Literal.string(SUCCEEDED))))
     return (exp.select(exp.Count(this=exp.Star()), exp.Sum(this=col("_est_tokens", "p")))
-            .from_(pending.subquery("p")).where(exp.Exists(this=answered)))
+            .from_(pending.subquery(alias("p"))).where(exp.Exists(this=answered)))
 
 
 def padded_view(view: exp.Table, table: exp.Table, existing: Sequence[str],
@@ -425,3 +443,68 @@ def padded_view(view: exp.Table, table: exp.Table, existing: Sequence[str],
         for name, kind in columns if name.lower() not in have))
     return exp.Create(this=view.copy(), kind="VIEW", replace=True,
                       expression=select.from_(table.copy()))
+
+
+def count_rows(source: exp.Table | exp.Query) -> exp.Select:
+    """SELECT COUNT(*) of a table or of a query's rows."""
+    from_ = source.copy() if isinstance(source, exp.Table) else source.subquery(alias("p"))
+    return exp.select(exp.Count(this=exp.Star())).from_(from_)
+
+
+def sample_requests(query: exp.Query, key: Sequence[str], limit: int) -> exp.Select:
+    """Key and request body of the first ``limit`` rows of a pending query that rendered."""
+    return (exp.select(*(col(k) for k in key), col("_body"))
+            .from_(query.subquery(alias("p"))).where(col("_error").is_(exp.null()))
+            .limit(limit))
+
+
+def current_catalog(dialect: str | None) -> exp.Select:
+    """The session's catalog (database) name: spelled differently everywhere.
+
+    ``current_database()`` is the schema in Spark and Databricks, and BigQuery has no such
+    function: its catalog is the project.
+    """
+    if dialect in ("spark", "databricks"):
+        return exp.select(exp.Anonymous(this="current_catalog"))
+    if dialect == "bigquery":
+        return exp.select(exp.SessionParameter(this=exp.var("project_id")))
+    return exp.select(exp.CurrentDatabase())
+
+
+def no_rows(query: exp.Query) -> exp.Select:
+    """The query's columns without its rows: how a warehouse without a describe call sees them."""
+    return exp.select("*").from_(query.subquery(alias("q"))).limit(0)
+
+
+def insert_parsed(table: exp.Table, scratch: exp.Table, columns: Sequence[str],
+                  parse: Mapping[str, exp.DataType | None]) -> exp.Insert:
+    """Copy a scratch table into ``table``, parsing the JSON text of the ``parse`` columns.
+
+    For warehouses whose bulk load cannot write JSON, VARIANT or semi-structured columns: the
+    scratch holds their values as JSON text; a type in ``parse`` casts the parsed value to it
+    (Snowflake's ARRAY and OBJECT).
+    """
+    def value(name: str) -> exp.Expression:
+        if name not in parse:
+            return col(name)
+        parsed: exp.Expression = exp.ParseJSON(this=col(name))
+        kind = parse[name]
+        return parsed if kind is None else exp.Cast(this=parsed, to=kind.copy())
+
+    query = exp.select(*(value(c) for c in columns)).from_(scratch.copy())
+    return insert_select(table, columns, query)
+
+
+def insert_rows(table: exp.Table, columns: Sequence[str], rows: int,
+                parse: Mapping[str, exp.DataType]) -> exp.Insert:
+    """INSERT ... VALUES of ``rows`` rows of bound parameters; ``parse`` columns arrive as JSON
+    text and are read into their type with ``from_json`` (Databricks, Spark)."""
+    def value(name: str) -> exp.Expression:
+        if name not in parse:
+            return param()
+        return exp.FromJson(this=param(), expression=exp.Literal.string(
+            parse[name].sql(dialect="databricks")))
+
+    row = exp.Tuple(expressions=[value(c) for c in columns])
+    values = exp.Values(expressions=[row.copy() for _ in range(rows)])
+    return insert_select(table, columns, values)

@@ -68,7 +68,7 @@ def ensure_table(wh: Warehouse, table: exp.Table,
     have = {c.lower() for c in existing}
     for name, kind in columns:
         if name.lower() not in have:
-            wh.execute(sql.add_column(table, name, kind))
+            wh.execute(sql.add_column(table, name, kind, wh.dialect))
 
 
 def insert_row(wh: Warehouse, table: exp.Table, row: dict[str, Any]) -> None:

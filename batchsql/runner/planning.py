@@ -111,16 +111,14 @@ def make_plan(r: Runner, *, show: int = 0) -> Plan:
 
 def _count(r: Runner, result: Plan, show: int) -> None:
     wh = r.wh
-    count = exp.select(exp.Count(this=exp.Star()))
-    result.source_rows = _one(wh, count.from_(r.stage.copy()))
+    result.source_rows = _one(wh, sql.count_rows(r.stage))
     result.answered = _one(wh, sql.answered_rows(r.stage, r.output, r.key))
     result.in_flight = _one(wh, sql.rows_in_flight(r.stage, r.state.requests, r.state.batches,
                                                    r.key))
     result.given_up = r.count_given_up()
     pending = sql.pending_rows(r.stage, r.output, r.state.requests, r.state.batches, r.key,
                                r.spec.max_attempts)
-    result.pending = _one(wh, exp.select(exp.Count(this=exp.Star()))
-                          .from_(pending.subquery("p")))
+    result.pending = _one(wh, sql.count_rows(pending))
     if r.spec.dedup:
         reusable = wh.fetch(sql.reusable_figures(pending, r.output))[0]
         result.reused, result.reused_tokens = int(reusable[0]), int(reusable[1] or 0)
@@ -147,9 +145,7 @@ def _count(r: Runner, result: Plan, show: int) -> None:
         result.fits, result.over_budget = within.requests, within.over_budget
         result.budget_cost_usd = within.est_cost
     if show > 0:
-        rows = wh.fetch(
-            exp.select(*(sql.col(k) for k in r.key), sql.col("_body"))
-            .from_(to_send.subquery("p")).where(sql.col("_error").is_(exp.null())).limit(show))
+        rows = wh.fetch(sql.sample_requests(to_send, r.key, show))
         result.samples = [Sample(dict(zip(r.key, row[:-1], strict=True)), json.loads(row[-1]))
                           for row in rows]
 
@@ -194,7 +190,7 @@ def _read_through_scratch(r: Runner, key_types: list[tuple[str, exp.DataType]]) 
             # Qualified in full: the view lives in another database than the table.
             source = table.copy()
             if not source.catalog:
-                current = wh.fetch(exp.select(exp.func("current_database")))[0][0]
+                current = wh.fetch(sql.current_catalog(d))[0][0]
                 source.set("catalog", exp.to_identifier(current, quoted=True))
             wh.execute(sql.padded_view(scratch, source, existing, columns))
         readable[role] = scratch

@@ -5,7 +5,7 @@ from __future__ import annotations
 import jinja2
 import pyarrow as pa
 from sqlglot import exp
-from sqlglot.errors import SqlglotError
+from sqlglot.errors import ErrorLevel, SqlglotError, UnsupportedError
 
 from batchsql import plan, sql, tokens
 from batchsql.errors import BatchsqlError, SpecError
@@ -22,14 +22,38 @@ STAGE_META = (("_fingerprint", "varchar"), ("_body", "varchar"), ("_est_tokens",
 
 
 def source_query(spec: Spec, dialect: str | None) -> exp.Query:
-    """The spec's source as a sqlglot query; a parse error names the spec line."""
+    """The spec's source as a sqlglot query for a warehouse of ``dialect``.
+
+    Written in ``source.dialect`` (when given), it is parsed in that dialect and so transpiled:
+    the tree renders in the warehouse's dialect at the edge. A source that does not parse, or
+    uses what the warehouse's dialect cannot express, is a SpecError naming the spec line.
+    """
     src = spec.source
+    name = "sql" if src.sql is not None else "table"
+    written = src.dialect or dialect
     try:
-        return sql.select_source(src.sql, src.table, dialect)
+        query = sql.select_source(src.sql, src.table, written)
+        if src.dialect is not None and src.dialect != dialect:
+            query.sql(dialect=dialect, unsupported_level=ErrorLevel.RAISE)
     except (SqlglotError, ValueError) as e:
-        name = "sql" if src.sql is not None else "table"
-        raise SpecError(f"source {name} does not parse: {e}", path=spec.path,
+        detail = f" as {written} SQL" if written else ""
+        target = f" into {dialect}" if src.dialect is not None and dialect else ""
+        problem = ("cannot be transpiled" + target if isinstance(e, UnsupportedError)
+                   else "does not parse" + detail)
+        raise SpecError(f"source {name} {problem}: {_first_line(e)}", path=spec.path,
                         line=line_of(spec, "source", name)) from e
+    return query
+
+
+def _first_line(error: Exception) -> str:
+    """sqlglot's message without the highlighted copy of the whole query it may append."""
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+
+
+def source_columns(source: exp.Query, columns: list[str]) -> exp.Select:
+    """The columns a run reads from the source (each once, in order)."""
+    return (exp.select(*(sql.col(c) for c in dict.fromkeys(columns)))
+            .from_(source.subquery(sql.alias("_batchsql_source"))))
 
 
 def check_source(spec: Spec, prompt: Prompt,
@@ -96,9 +120,7 @@ def render_stage(wh: Warehouse, spec: Spec, prompt: Prompt, renderer: Renderer,
                  key_types: list[tuple[str, exp.DataType]]) -> None:
     """Render every source row into a fresh stage table; refuse duplicate or NULL keys."""
     key = list(spec.source.key)
-    needed = list(dict.fromkeys([*key, *sorted(prompt.variables())]))
-    query = (exp.select(*(sql.col(c) for c in needed))
-             .from_(source.subquery("_batchsql_source")))
+    query = source_columns(source, [*key, *sorted(prompt.variables())])
     wh.execute(sql.drop_table(stage))
     wh.execute(sql.create_table(stage, [
         *key_types, *((n, sql.dtype(t, wh.dialect)) for n, t in STAGE_META)]))

@@ -1,0 +1,10 @@
+-- batchsql golden SQL: answer_history, bigquery dialect.
+-- Regenerate: BATCHSQL_UPDATE_GOLDEN=1 python -m pytest tests/test_golden_sql.py
+-- CREATE SCHEMA creates a dataset (in the location the job runs in). Placeholders are positional
+-- ?; NULL values are bound as NULL literals, since BigQuery needs a type for every parameter.
+SELECT
+  COUNT(`_output_tokens`),
+  AVG(`_output_tokens`)
+FROM `analytics`.`ticket_labels`
+WHERE
+  `_status` = 'succeeded' AND `_dedup` IS NULL;

@@ -1,0 +1,7 @@
+-- batchsql golden SQL: finish_run, bigquery dialect.
+-- Regenerate: BATCHSQL_UPDATE_GOLDEN=1 python -m pytest tests/test_golden_sql.py
+-- CREATE SCHEMA creates a dataset (in the location the job runs in). Placeholders are positional
+-- ?; NULL values are bound as NULL literals, since BigQuery needs a type for every parameter.
+UPDATE `analytics`.`_batchsql_runs` SET `status` = ?, `selected` = ?, `finished_at` = ?
+WHERE
+  `run_id` = ?;

@@ -1,0 +1,10 @@
+-- batchsql golden SQL: reused_figures, bigquery dialect.
+-- Regenerate: BATCHSQL_UPDATE_GOLDEN=1 python -m pytest tests/test_golden_sql.py
+-- CREATE SCHEMA creates a dataset (in the location the job runs in). Placeholders are positional
+-- ?; NULL values are bound as NULL literals, since BigQuery needs a type for every parameter.
+SELECT
+  COUNT(*),
+  SUM(`_saved_usd`)
+FROM `analytics`.`ticket_labels`
+WHERE
+  `_run_id` = ? AND `_dedup` = 'reused';

@@ -1,0 +1,14 @@
+-- batchsql golden SQL: source_columns, bigquery dialect.
+-- Regenerate: BATCHSQL_UPDATE_GOLDEN=1 python -m pytest tests/test_golden_sql.py
+-- CREATE SCHEMA creates a dataset (in the location the job runs in). Placeholders are positional
+-- ?; NULL values are bound as NULL literals, since BigQuery needs a type for every parameter.
+SELECT
+  `Region`,
+  `Order ID`,
+  `subject`,
+  `body`
+FROM (
+  SELECT
+    *
+  FROM `raw`.`Tickets`
+) AS `_batchsql_source`;

@@ -1,0 +1,12 @@
+-- batchsql golden SQL: start_run, bigquery dialect.
+-- Regenerate: BATCHSQL_UPDATE_GOLDEN=1 python -m pytest tests/test_golden_sql.py
+-- CREATE SCHEMA creates a dataset (in the location the job runs in). Placeholders are positional
+-- ?; NULL values are bound as NULL literals, since BigQuery needs a type for every parameter.
+INSERT INTO `analytics`.`_batchsql_runs` (
+  `run_id`,
+  `spec`,
+  `status`,
+  `started_at`
+)
+VALUES
+  (?, ?, ?, ?);

@@ -1,0 +1,9 @@
+-- batchsql golden SQL: tokens_in_flight, bigquery dialect.
+-- Regenerate: BATCHSQL_UPDATE_GOLDEN=1 python -m pytest tests/test_golden_sql.py
+-- CREATE SCHEMA creates a dataset (in the location the job runs in). Placeholders are positional
+-- ?; NULL values are bound as NULL literals, since BigQuery needs a type for every parameter.
+SELECT
+  COALESCE(SUM(`est_input_tokens`), 0)
+FROM `analytics`.`_batchsql_batches`
+WHERE
+  `model` = ? AND `status` IN ('intent', 'submitted');

@@ -1,0 +1,39 @@
+-- batchsql golden SQL: all_batches, databricks dialect.
+-- Regenerate: BATCHSQL_UPDATE_GOLDEN=1 python -m pytest tests/test_golden_sql.py
+-- Placeholders are native positional ? (Databricks Runtime 14.2 or later, at most 255 per
+-- statement).
+SELECT
+  `batch_uuid`,
+  `spec`,
+  `output_table`,
+  `run_id`,
+  `chunk`,
+  `provider`,
+  `endpoint`,
+  `model`,
+  `status`,
+  `provider_batch_id`,
+  `provider_status`,
+  `input_file_id`,
+  `output_file_id`,
+  `error_file_id`,
+  `request_count`,
+  `input_bytes`,
+  `est_input_tokens`,
+  `succeeded`,
+  `failed`,
+  `input_tokens`,
+  `output_tokens`,
+  `cost_usd`,
+  `error`,
+  `created_at`,
+  `submitted_at`,
+  `collected_at`,
+  `unknown_lines`,
+  `duplicates`
+FROM `analytics`.`_batchsql_batches`
+WHERE
+  `output_table` = ?
+ORDER BY
+  `created_at`,
+  `chunk`;

@@ -1,0 +1,5 @@
+-- batchsql golden SQL: create_schema, databricks dialect.
+-- Regenerate: BATCHSQL_UPDATE_GOLDEN=1 python -m pytest tests/test_golden_sql.py
+-- Placeholders are native positional ? (Databricks Runtime 14.2 or later, at most 255 per
+-- statement).
+CREATE SCHEMA IF NOT EXISTS `analytics`;

@@ -1,0 +1,12 @@
+-- batchsql golden SQL: describe, databricks dialect.
+-- Regenerate: BATCHSQL_UPDATE_GOLDEN=1 python -m pytest tests/test_golden_sql.py
+-- Placeholders are native positional ? (Databricks Runtime 14.2 or later, at most 255 per
+-- statement).
+SELECT
+  *
+FROM (
+  SELECT
+    *
+  FROM `raw`.`Tickets`
+) AS `q`
+LIMIT 0;

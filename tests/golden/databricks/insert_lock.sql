@@ -1,0 +1,15 @@
+-- batchsql golden SQL: insert_lock, databricks dialect.
+-- Regenerate: BATCHSQL_UPDATE_GOLDEN=1 python -m pytest tests/test_golden_sql.py
+-- Placeholders are native positional ? (Databricks Runtime 14.2 or later, at most 255 per
+-- statement).
+INSERT INTO `analytics`.`_batchsql_locks` (
+  `spec`,
+  `run_id`,
+  `user_name`,
+  `host`,
+  `pid`,
+  `acquired_at`,
+  `heartbeat_at`
+)
+VALUES
+  (?, ?, ?, ?, ?, ?, ?);

@@ -1,0 +1,32 @@
+-- batchsql golden SQL: padded_view, databricks dialect.
+-- Regenerate: BATCHSQL_UPDATE_GOLDEN=1 python -m pytest tests/test_golden_sql.py
+-- Placeholders are native positional ? (Databricks Runtime 14.2 or later, at most 255 per
+-- statement).
+CREATE OR REPLACE VIEW `analytics`.`_batchsql_plan_ticket_labels` AS
+SELECT
+  `Region`,
+  `Order ID`,
+  `label`,
+  `priority`,
+  `summary`,
+  `confidence`,
+  `urgent`,
+  `tags`,
+  `customer`,
+  `_status`,
+  `_error`,
+  `_attempt`,
+  `_fingerprint`,
+  `_batch_id`,
+  `_custom_id`,
+  `_model`,
+  `_input_tokens`,
+  `_output_tokens`,
+  `_cost_usd`,
+  `_raw`,
+  `_run_id`,
+  `_submitted_at`,
+  `_collected_at`,
+  CAST(NULL AS STRING) AS `_dedup`,
+  CAST(NULL AS DOUBLE) AS `_saved_usd`
+FROM `analytics`.`ticket_labels`;

@@ -1,0 +1,127 @@
+-- batchsql golden SQL: reuse_answers, databricks dialect.
+-- Regenerate: BATCHSQL_UPDATE_GOLDEN=1 python -m pytest tests/test_golden_sql.py
+-- Placeholders are native positional ? (Databricks Runtime 14.2 or later, at most 255 per
+-- statement).
+INSERT INTO `analytics`.`ticket_labels` (
+  `Region`,
+  `Order ID`,
+  `label`,
+  `priority`,
+  `summary`,
+  `confidence`,
+  `urgent`,
+  `tags`,
+  `customer`,
+  `_status`,
+  `_attempt`,
+  `_fingerprint`,
+  `_custom_id`,
+  `_model`,
+  `_input_tokens`,
+  `_output_tokens`,
+  `_cost_usd`,
+  `_run_id`,
+  `_collected_at`,
+  `_dedup`,
+  `_saved_usd`
+)
+SELECT
+  `p`.`Region`,
+  `p`.`Order ID`,
+  `a`.`label`,
+  `a`.`priority`,
+  `a`.`summary`,
+  `a`.`confidence`,
+  `a`.`urgent`,
+  `a`.`tags`,
+  `a`.`customer`,
+  'succeeded',
+  `p`.`_attempt`,
+  `p`.`_fingerprint`,
+  `a`.`_custom_id`,
+  `a`.`_model`,
+  0,
+  0,
+  0,
+  ?,
+  ?,
+  'reused',
+  CASE WHEN `a`.`_dedup` IS NULL THEN `a`.`_cost_usd` ELSE `a`.`_saved_usd` END
+FROM (
+  SELECT
+    *
+  FROM (
+    SELECT
+      *,
+      MIN(`_row`) OVER (PARTITION BY `_fingerprint`) AS `_group`
+    FROM (
+      SELECT
+        `s`.*,
+        COALESCE(`f`.`_failures`, 0) + 1 AS `_attempt`,
+        ROW_NUMBER() OVER (ORDER BY `s`.`Region` NULLS LAST, `s`.`Order ID` NULLS LAST) AS `_row`
+      FROM `analytics`.`_batchsql_ticket_labels_stage` AS `s`
+      LEFT JOIN (
+        SELECT
+          `Region`,
+          `Order ID`,
+          `_fingerprint`,
+          COUNT(*) AS `_failures`
+        FROM `analytics`.`ticket_labels`
+        WHERE
+          `_status` IN ('failed', 'invalid_output', 'missing')
+        GROUP BY
+          `Region`,
+          `Order ID`,
+          `_fingerprint`
+      ) AS `f`
+        ON (
+          `f`.`Region` = `s`.`Region` AND `f`.`Order ID` = `s`.`Order ID`
+        )
+        AND `f`.`_fingerprint` = `s`.`_fingerprint`
+      WHERE
+        (
+          NOT EXISTS(
+            SELECT
+              1
+            FROM `analytics`.`ticket_labels` AS `o`
+            WHERE
+              (
+                (
+                  `o`.`Region` = `s`.`Region` AND `o`.`Order ID` = `s`.`Order ID`
+                )
+                AND `o`.`_fingerprint` = `s`.`_fingerprint`
+              )
+              AND `o`.`_status` = 'succeeded'
+          )
+          AND NOT EXISTS(
+            SELECT
+              1
+            FROM `analytics`.`_batchsql_ticket_labels_requests` AS `r`
+            JOIN `analytics`.`_batchsql_batches` AS `b`
+              ON `b`.`batch_uuid` = `r`.`_batch_uuid`
+            WHERE
+              (
+                `r`.`Region` = `s`.`Region` AND `r`.`Order ID` = `s`.`Order ID`
+              )
+              AND `b`.`status` IN ('intent', 'submitted')
+          )
+        )
+        AND COALESCE(`f`.`_failures`, 0) < 3
+    ) AS `p`
+  ) AS `g`
+  ORDER BY
+    `_group`,
+    `_row`
+) AS `p`
+JOIN (
+  SELECT
+    *,
+    ROW_NUMBER() OVER (
+      PARTITION BY `_fingerprint`
+      ORDER BY CASE WHEN `_dedup` IS NULL THEN 0 ELSE 1 END NULLS LAST, `_collected_at` DESC, `_custom_id` DESC
+    ) AS `_rank`
+  FROM `analytics`.`ticket_labels`
+  WHERE
+    `_status` = 'succeeded'
+) AS `a`
+  ON `a`.`_fingerprint` = `p`.`_fingerprint` AND `a`.`_rank` = 1;

@@ -1,0 +1,10 @@
+-- batchsql golden SQL: reused_figures, databricks dialect.
+-- Regenerate: BATCHSQL_UPDATE_GOLDEN=1 python -m pytest tests/test_golden_sql.py
+-- Placeholders are native positional ? (Databricks Runtime 14.2 or later, at most 255 per
+-- statement).
+SELECT
+  COUNT(*),
+  SUM(`_saved_usd`)
+FROM `analytics`.`ticket_labels`
+WHERE
+  `_run_id` = ? AND `_dedup` = 'reused';

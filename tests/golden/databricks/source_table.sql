@@ -1,0 +1,7 @@
+-- batchsql golden SQL: source_table, databricks dialect.
+-- Regenerate: BATCHSQL_UPDATE_GOLDEN=1 python -m pytest tests/test_golden_sql.py
+-- Placeholders are native positional ? (Databricks Runtime 14.2 or later, at most 255 per
+-- statement).
+SELECT
+  *
+FROM `raw`.`Tickets`;

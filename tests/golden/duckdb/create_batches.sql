@@ -1,0 +1,32 @@
+-- batchsql golden SQL: create_batches, duckdb dialect.
+-- Regenerate: BATCHSQL_UPDATE_GOLDEN=1 python -m pytest tests/test_golden_sql.py
+CREATE TABLE IF NOT EXISTS "analytics"."_batchsql_batches" (
+  "batch_uuid" TEXT,
+  "spec" TEXT,
+  "output_table" TEXT,
+  "run_id" TEXT,
+  "chunk" INT,
+  "provider" TEXT,
+  "endpoint" TEXT,
+  "model" TEXT,
+  "status" TEXT,
+  "provider_batch_id" TEXT,
+  "provider_status" TEXT,
+  "input_file_id" TEXT,
+  "output_file_id" TEXT,
+  "error_file_id" TEXT,
+  "request_count" BIGINT,
+  "input_bytes" BIGINT,
+  "est_input_tokens" BIGINT,
+  "succeeded" BIGINT,
+  "failed" BIGINT,
+  "input_tokens" BIGINT,
+  "output_tokens" BIGINT,
+  "cost_usd" DOUBLE,
+  "error" TEXT,
+  "created_at" TIMESTAMP,
+  "submitted_at" TIMESTAMP,
+  "collected_at" TIMESTAMP,
+  "unknown_lines" BIGINT,
+  "duplicates" TEXT
+);

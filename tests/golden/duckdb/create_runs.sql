@@ -1,0 +1,31 @@
+-- batchsql golden SQL: create_runs, duckdb dialect.
+-- Regenerate: BATCHSQL_UPDATE_GOLDEN=1 python -m pytest tests/test_golden_sql.py
+CREATE TABLE IF NOT EXISTS "analytics"."_batchsql_runs" (
+  "run_id" TEXT,
+  "spec" TEXT,
+  "spec_path" TEXT,
+  "target" TEXT,
+  "user_name" TEXT,
+  "host" TEXT,
+  "status" TEXT,
+  "started_at" TIMESTAMP,
+  "finished_at" TIMESTAMP,
+  "selected" BIGINT,
+  "submitted" BIGINT,
+  "batches_submitted" BIGINT,
+  "batches_collected" BIGINT,
+  "succeeded" BIGINT,
+  "failed" BIGINT,
+  "given_up" BIGINT,
+  "input_tokens" BIGINT,
+  "output_tokens" BIGINT,
+  "cost_usd" DOUBLE,
+  "realtime_cost_usd" DOUBLE,
+  "error" TEXT,
+  "shared" BIGINT,
+  "reused" BIGINT,
+  "saved_usd" DOUBLE,
+  "est_cost_usd" DOUBLE,
+  "max_cost_usd" DOUBLE,
+  "over_budget" BIGINT
+);

@@ -1,0 +1,13 @@
+-- batchsql golden SQL: outcome_figures, duckdb dialect.
+-- Regenerate: BATCHSQL_UPDATE_GOLDEN=1 python -m pytest tests/test_golden_sql.py
+SELECT
+  "_status",
+  COUNT(*),
+  SUM("_input_tokens"),
+  SUM("_output_tokens"),
+  SUM("_cost_usd"),
+  COUNT("_dedup"),
+  SUM("_saved_usd")
+FROM "analytics"."ticket_labels"
+GROUP BY
+  "_status";

@@ -1,0 +1,21 @@
+-- batchsql golden SQL: answered_rows, postgres dialect.
+-- Regenerate: BATCHSQL_UPDATE_GOLDEN=1 python -m pytest tests/test_golden_sql.py
+-- Placeholders are %s (psycopg). A view can only gain columns at its end on CREATE OR REPLACE
+-- VIEW: the output table only ever gains columns, at its end.
+SELECT
+  COUNT(*)
+FROM "analytics"."_batchsql_ticket_labels_stage" AS "s"
+WHERE
+  EXISTS(
+    SELECT
+      1
+    FROM "analytics"."ticket_labels" AS "o"
+    WHERE
+      (
+        (
+          "o"."Region" = "s"."Region" AND "o"."Order ID" = "s"."Order ID"
+        )
+        AND "o"."_fingerprint" = "s"."_fingerprint"
+      )
+      AND "o"."_status" = 'succeeded'
+  );

@@ -1,0 +1,14 @@
+-- batchsql golden SQL: create_requests, postgres dialect.
+-- Regenerate: BATCHSQL_UPDATE_GOLDEN=1 python -m pytest tests/test_golden_sql.py
+-- Placeholders are %s (psycopg). A view can only gain columns at its end on CREATE OR REPLACE
+-- VIEW: the output table only ever gains columns, at its end.
+CREATE TABLE IF NOT EXISTS "analytics"."_batchsql_ticket_labels_requests" (
+  "Region" VARCHAR,
+  "Order ID" BIGINT,
+  "_batch_uuid" VARCHAR,
+  "_custom_id" VARCHAR,
+  "_fingerprint" VARCHAR,
+  "_attempt" INT,
+  "_created_at" TIMESTAMP,
+  "_primary" BOOLEAN
+);

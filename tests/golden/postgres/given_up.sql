@@ -1,0 +1,34 @@
+-- batchsql golden SQL: given_up, postgres dialect.
+-- Regenerate: BATCHSQL_UPDATE_GOLDEN=1 python -m pytest tests/test_golden_sql.py
+-- Placeholders are %s (psycopg). A view can only gain columns at its end on CREATE OR REPLACE
+-- VIEW: the output table only ever gains columns, at its end.
+SELECT
+  COUNT(*)
+FROM "analytics"."_batchsql_ticket_labels_stage" AS "s"
+WHERE
+  (
+    SELECT
+      COUNT(*)
+    FROM "analytics"."ticket_labels" AS "o"
+    WHERE
+      (
+        (
+          "o"."Region" = "s"."Region" AND "o"."Order ID" = "s"."Order ID"
+        )
+        AND "o"."_fingerprint" = "s"."_fingerprint"
+      )
+      AND "o"."_status" IN ('failed', 'invalid_output', 'missing')
+  ) >= 3
+  AND NOT EXISTS(
+    SELECT
+      1
+    FROM "analytics"."ticket_labels" AS "o"
+    WHERE
+      (
+        (
+          "o"."Region" = "s"."Region" AND "o"."Order ID" = "s"."Order ID"
+        )
+        AND "o"."_fingerprint" = "s"."_fingerprint"
+      )
+      AND "o"."_status" = 'succeeded'
+  );

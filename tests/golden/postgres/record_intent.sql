@@ -1,0 +1,13 @@
+-- batchsql golden SQL: record_intent, postgres dialect.
+-- Regenerate: BATCHSQL_UPDATE_GOLDEN=1 python -m pytest tests/test_golden_sql.py
+-- Placeholders are %s (psycopg). A view can only gain columns at its end on CREATE OR REPLACE
+-- VIEW: the output table only ever gains columns, at its end.
+INSERT INTO "analytics"."_batchsql_batches" (
+  "batch_uuid",
+  "spec",
+  "model",
+  "status",
+  "created_at"
+)
+VALUES
+  (%s, %s, %s, %s, %s);

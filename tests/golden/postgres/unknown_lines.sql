@@ -1,0 +1,15 @@
+-- batchsql golden SQL: unknown_lines, postgres dialect.
+-- Regenerate: BATCHSQL_UPDATE_GOLDEN=1 python -m pytest tests/test_golden_sql.py
+-- Placeholders are %s (psycopg). A view can only gain columns at its end on CREATE OR REPLACE
+-- VIEW: the output table only ever gains columns, at its end.
+SELECT
+  COUNT(*)
+FROM "analytics"."_batchsql_ticket_labels_collect" AS "c"
+WHERE
+  NOT EXISTS(
+    SELECT
+      1
+    FROM "analytics"."_batchsql_ticket_labels_requests" AS "r"
+    WHERE
+      "r"."_custom_id" = "c"."_custom_id" AND "r"."_batch_uuid" = %s
+  );

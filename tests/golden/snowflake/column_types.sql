@@ -1,0 +1,12 @@
+-- batchsql golden SQL: column_types, snowflake dialect.
+-- Regenerate: BATCHSQL_UPDATE_GOLDEN=1 python -m pytest tests/test_golden_sql.py
+-- Every identifier and alias is quoted: Snowflake folds unquoted names to upper case, so names
+-- keep their spec spelling and must be quoted when queried. Placeholders are ? (qmark binding).
+SELECT
+  "COLUMN_NAME",
+  "DATA_TYPE"
+FROM "INFORMATION_SCHEMA"."COLUMNS"
+WHERE
+  "TABLE_NAME" = ? AND "TABLE_SCHEMA" = COALESCE(?, CURRENT_SCHEMA())
+ORDER BY
+  "ORDINAL_POSITION";

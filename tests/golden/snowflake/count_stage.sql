@@ -1,0 +1,7 @@
+-- batchsql golden SQL: count_stage, snowflake dialect.
+-- Regenerate: BATCHSQL_UPDATE_GOLDEN=1 python -m pytest tests/test_golden_sql.py
+-- Every identifier and alias is quoted: Snowflake folds unquoted names to upper case, so names
+-- keep their spec spelling and must be quoted when queried. Placeholders are ? (qmark binding).
+SELECT
+  COUNT(*)
+FROM "analytics"."_batchsql_ticket_labels_stage";

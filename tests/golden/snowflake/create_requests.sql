@@ -1,0 +1,14 @@
+-- batchsql golden SQL: create_requests, snowflake dialect.
+-- Regenerate: BATCHSQL_UPDATE_GOLDEN=1 python -m pytest tests/test_golden_sql.py
+-- Every identifier and alias is quoted: Snowflake folds unquoted names to upper case, so names
+-- keep their spec spelling and must be quoted when queried. Placeholders are ? (qmark binding).
+CREATE TABLE IF NOT EXISTS "analytics"."_batchsql_ticket_labels_requests" (
+  "Region" VARCHAR,
+  "Order ID" BIGINT,
+  "_batch_uuid" VARCHAR,
+  "_custom_id" VARCHAR,
+  "_fingerprint" VARCHAR,
+  "_attempt" INT,
+  "_created_at" TIMESTAMPNTZ,
+  "_primary" BOOLEAN
+);

@@ -1,0 +1,7 @@
+-- batchsql golden SQL: delete_lock_holder, snowflake dialect.
+-- Regenerate: BATCHSQL_UPDATE_GOLDEN=1 python -m pytest tests/test_golden_sql.py
+-- Every identifier and alias is quoted: Snowflake folds unquoted names to upper case, so names
+-- keep their spec spelling and must be quoted when queried. Placeholders are ? (qmark binding).
+DELETE FROM "analytics"."_batchsql_locks"
+WHERE
+  "spec" = ? AND "run_id" = ?;

@@ -1,0 +1,5 @@
+-- batchsql golden SQL: drop_stage, snowflake dialect.
+-- Regenerate: BATCHSQL_UPDATE_GOLDEN=1 python -m pytest tests/test_golden_sql.py
+-- Every identifier and alias is quoted: Snowflake folds unquoted names to upper case, so names
+-- keep their spec spelling and must be quoted when queried. Placeholders are ? (qmark binding).
+DROP TABLE IF EXISTS "analytics"."_batchsql_ticket_labels_stage";

@@ -1,0 +1,10 @@
+-- batchsql golden SQL: reused_figures, snowflake dialect.
+-- Regenerate: BATCHSQL_UPDATE_GOLDEN=1 python -m pytest tests/test_golden_sql.py
+-- Every identifier and alias is quoted: Snowflake folds unquoted names to upper case, so names
+-- keep their spec spelling and must be quoted when queried. Placeholders are ? (qmark binding).
+SELECT
+  COUNT(*),
+  SUM("_saved_usd")
+FROM "analytics"."ticket_labels"
+WHERE
+  "_run_id" = ? AND "_dedup" = 'reused';

@@ -1,0 +1,20 @@
+-- batchsql golden SQL: rows_in_flight, snowflake dialect.
+-- Regenerate: BATCHSQL_UPDATE_GOLDEN=1 python -m pytest tests/test_golden_sql.py
+-- Every identifier and alias is quoted: Snowflake folds unquoted names to upper case, so names
+-- keep their spec spelling and must be quoted when queried. Placeholders are ? (qmark binding).
+SELECT
+  COUNT(*)
+FROM "analytics"."_batchsql_ticket_labels_stage" AS "s"
+WHERE
+  EXISTS(
+    SELECT
+      1
+    FROM "analytics"."_batchsql_ticket_labels_requests" AS "r"
+    JOIN "analytics"."_batchsql_batches" AS "b"
+      ON "b"."batch_uuid" = "r"."_batch_uuid"
+    WHERE
+      (
+        "r"."Region" = "s"."Region" AND "r"."Order ID" = "s"."Order ID"
+      )
+      AND "b"."status" IN ('intent', 'submitted')
+  );

@@ -1,0 +1,18 @@
+-- batchsql golden SQL: select_lock_holders, snowflake dialect.
+-- Regenerate: BATCHSQL_UPDATE_GOLDEN=1 python -m pytest tests/test_golden_sql.py
+-- Every identifier and alias is quoted: Snowflake folds unquoted names to upper case, so names
+-- keep their spec spelling and must be quoted when queried. Placeholders are ? (qmark binding).
+SELECT
+  "spec",
+  "run_id",
+  "user_name",
+  "host",
+  "pid",
+  "acquired_at",
+  "heartbeat_at"
+FROM "analytics"."_batchsql_locks"
+WHERE
+  "spec" = ?
+ORDER BY
+  "acquired_at",
+  "run_id";

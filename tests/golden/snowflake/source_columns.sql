@@ -1,0 +1,14 @@
+-- batchsql golden SQL: source_columns, snowflake dialect.
+-- Regenerate: BATCHSQL_UPDATE_GOLDEN=1 python -m pytest tests/test_golden_sql.py
+-- Every identifier and alias is quoted: Snowflake folds unquoted names to upper case, so names
+-- keep their spec spelling and must be quoted when queried. Placeholders are ? (qmark binding).
+SELECT
+  "Region",
+  "Order ID",
+  "subject",
+  "body"
+FROM (
+  SELECT
+    *
+  FROM "raw"."Tickets"
+) AS "_batchsql_source";

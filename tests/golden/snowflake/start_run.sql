@@ -1,0 +1,12 @@
+-- batchsql golden SQL: start_run, snowflake dialect.
+-- Regenerate: BATCHSQL_UPDATE_GOLDEN=1 python -m pytest tests/test_golden_sql.py
+-- Every identifier and alias is quoted: Snowflake folds unquoted names to upper case, so names
+-- keep their spec spelling and must be quoted when queried. Placeholders are ? (qmark binding).
+INSERT INTO "analytics"."_batchsql_runs" (
+  "run_id",
+  "spec",
+  "status",
+  "started_at"
+)
+VALUES
+  (?, ?, ?, ?);

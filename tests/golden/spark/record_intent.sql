@@ -1,0 +1,13 @@
+-- batchsql golden SQL: record_intent, spark dialect.
+-- Regenerate: BATCHSQL_UPDATE_GOLDEN=1 python -m pytest tests/test_golden_sql.py
+-- UPDATE and DELETE need a table format with row-level changes (Delta, Iceberg); plain Parquet or
+-- Hive tables cannot run them.
+INSERT INTO `analytics`.`_batchsql_batches` (
+  `batch_uuid`,
+  `spec`,
+  `model`,
+  `status`,
+  `created_at`
+)
+VALUES
+  (?, ?, ?, ?, ?);

@@ -1,0 +1,18 @@
+-- batchsql golden SQL: select_lock_holders, spark dialect.
+-- Regenerate: BATCHSQL_UPDATE_GOLDEN=1 python -m pytest tests/test_golden_sql.py
+-- UPDATE and DELETE need a table format with row-level changes (Delta, Iceberg); plain Parquet or
+-- Hive tables cannot run them.
+SELECT
+  `spec`,
+  `run_id`,
+  `user_name`,
+  `host`,
+  `pid`,
+  `acquired_at`,
+  `heartbeat_at`
+FROM `analytics`.`_batchsql_locks`
+WHERE
+  `spec` = ?
+ORDER BY
+  `acquired_at`,
+  `run_id`;
