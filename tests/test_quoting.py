@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import duckdb
+import pyarrow as pa
 
 from batchsql import api
 
@@ -28,10 +28,10 @@ output:
 
 def test_awkward_names_run_and_the_current_view_is_queryable(project: Project) -> None:
     where = {"project_dir": project.dir, "profiles_dir": project.dir}
-    with duckdb.connect(str(project.db)) as con:
-        con.execute('create schema "Raw Data"; create table "Raw Data"."from" as '
-                    'select ticket_id as "Order ID", ticket_id % 2 as "group", '
-                    'subject as "Subject" from read_csv(\'tickets.csv\')')
+    project.load('"Raw Data"."from"', pa.table({
+        "Order ID": pa.array([t[0] for t in TICKETS], pa.int64()),
+        "group": pa.array([t[0] % 2 for t in TICKETS], pa.int64()),
+        "Subject": pa.array([t[1] for t in TICKETS], pa.string())}))
     project.write_spec(SPEC)
     before = api.plan(project.spec, show=1, **where)
     assert (before.pending, before.requests) == (N, N)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from batchsql.errors import SpecError
@@ -22,13 +21,6 @@ def with_source(source: str) -> str:
     start = SPEC.index("source:")
     end = SPEC.index("prompt:")
     return SPEC[:start] + textwrap.dedent(source) + SPEC[end:]
-
-
-def load_tickets_table(project: Project) -> None:
-    # read_csv is DuckDB's own: the other dialects' specs read a table instead.
-    with duckdb.connect(str(project.db)) as con:
-        con.execute("create schema raw; "
-                    "create table raw.tickets as select * from read_csv('tickets.csv')")
 
 
 @pytest.mark.parametrize("source", [
@@ -52,7 +44,6 @@ def load_tickets_table(project: Project) -> None:
         """, id="snowflake"),
 ])
 def test_a_source_in_another_dialect_runs_on_duckdb(project: Project, source: str) -> None:
-    load_tickets_table(project)
     project.write_spec(with_source(source))
     summary = project.run()
     assert (summary.selected, summary.succeeded, summary.failed) == (N, N, 0)
