@@ -70,9 +70,19 @@ def parse_mode(text: str | None, *, default_max_wait: float = DEFAULT_MAX_WAIT) 
 
 
 def is_conflict(error: BaseException) -> bool:
-    """Whether DuckDB refused a statement because a concurrent transaction wrote first."""
-    cause = error.__cause__ if isinstance(error, WarehouseError) else error
-    return isinstance(cause, duckdb.TransactionException) and "onflict" in str(cause)
+    """Whether DuckDB refused a statement because a concurrent transaction wrote first.
+
+    The chain of causes is searched: cleaning up after a conflict inside a transaction can fail
+    in turn ("transaction is aborted") and hide the conflict as its context.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, duckdb.TransactionException) and "onflict" in str(current):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
 
 
 class SharedDuckDB(DuckDBWarehouse):
@@ -207,10 +217,12 @@ class HookRunner:
             try:
                 summary = api.run(path, wait=how.wait, max_wait=how.max_wait,
                                   warehouse=SharedDuckDB(con), **where)
-                return run_line(summary)
+                # Earlier attempts are in the runs table; the line tells what the last one did.
+                again = f" (run {attempt} times: write-write conflicts)" if attempt > 1 else ""
+                return run_line(summary) + again
             except LockedError as e:  # another process runs it: this build goes on without
                 return f"{path.stem}: skipped: {e}"
-            except WarehouseError as e:
+            except (WarehouseError, duckdb.Error) as e:
                 # A conflict inside one of the run's transactions rolled it back; runs are
                 # built to be resumed from any point, so the next attempt picks up from there.
                 if not is_conflict(e) or attempt == RUN_ATTEMPTS:

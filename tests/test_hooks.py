@@ -7,6 +7,7 @@ cursors of that connection. tests/test_dbt.py runs the same through real dbt.
 from __future__ import annotations
 
 import os
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -22,7 +23,7 @@ from batchsql.hooks import HookRunner, Mode, SharedDuckDB, parse_mode, run_line
 from batchsql.lock import SpecLock
 from batchsql.runner import RunSummary
 from batchsql.warehouses.duckdb import DuckDBWarehouse
-from tests.conftest import SPEC, Project
+from tests.conftest import SPEC, TICKETS, Project
 
 pytestmark = pytest.mark.warehouses("duckdb")
 
@@ -144,6 +145,42 @@ def _in_threads(hooked: Hooked, specs: list[str]) -> list[str]:
         t.join(120)
     assert not failures, failures
     return lines
+
+
+def test_a_conflict_inside_a_transaction_runs_the_spec_again(hooked: Hooked,
+                                                             project: Project) -> None:
+    hooked.call(f"select batchsql_run('{LABELS}')")
+    project.write_tickets([*TICKETS, (9, "New", "A new ticket arrived.")])
+    # Another transaction changes the request map's table and does not commit: the run's intent
+    # (map rows and batch row, one transaction) conflicts, and the run fails. The other
+    # transaction rolls back once it sees the failed run, so the next attempt gets through.
+    other = hooked.con.cursor()
+    other.execute("begin")
+    other.execute("alter table analytics._batchsql_labels_requests add column probe int")
+
+    def roll_back_after_a_failed_run() -> None:
+        watch = hooked.con.cursor()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not watch.execute(
+                "select count(*) from analytics._batchsql_runs where status = 'error'"
+        ).fetchone()[0]:
+            time.sleep(0.02)
+        other.rollback()
+        watch.close()
+
+    rollback = threading.Thread(target=roll_back_after_a_failed_run)
+    rollback.start()
+    hooked.next_invocation()
+    line = hooked.call(f"select batchsql_run('{LABELS}')")
+    rollback.join()
+    # The failed attempt collected the first batch before it failed; the last one sent the row.
+    assert re.fullmatch(r"labels: collected 0 batches; submitted 1 requests in 1 batch; "
+                        r"1 in flight \(run [2-5] times: write-write conflicts\)", line), line
+    assert hooked.call("select count(*)::varchar from analytics.labels_current") == "8"
+    statuses = hooked.con.execute("select status from analytics._batchsql_runs "
+                                  "order by started_at").fetchall()
+    assert statuses[0] == statuses[-1] == ("ok",) and ("error",) in statuses
+    assert project.emulator.stats()["batches_created"] == 2
 
 
 def test_a_spec_another_run_holds_is_skipped(hooked: Hooked) -> None:
