@@ -7,6 +7,7 @@ Layout (in a temp folder)::
     models/stg_tickets.sql        the tickets (a staging model over inline values)
     models/<hooked>.sql           pre-hook batchsql.run(...), reads the current results
     models/labelled_tickets.sql   downstream of models/labels.sql: every ticket, its label
+    models/unlabelled_tickets.sql batchsql.pending_rows(...): tickets without an answer yet
 
 dbt runs as a subprocess of this interpreter, as a user runs it.
 """
