@@ -48,9 +48,14 @@ def resolve(*, profiles_dir: str | Path | None = None, profile: str | None = Non
 
 
 @contextmanager
-def open_target(ctx: Context, *, lock_wait: float = 0.0) -> Iterator[tuple[Warehouse, Provider]]:
-    """The warehouse and provider of a target, closed on exit."""
-    wh = connect(ctx.target, base_dir=ctx.project_dir, open_wait=lock_wait)
+def open_target(ctx: Context, *, lock_wait: float = 0.0,
+                warehouse: Warehouse | None = None) -> Iterator[tuple[Warehouse, Provider]]:
+    """The warehouse and provider of a target, closed on exit.
+
+    ``warehouse``: one the caller opened (a dbt hook borrows dbt's connection); used instead of
+    connecting, and left open.
+    """
+    wh = warehouse or connect(ctx.target, base_dir=ctx.project_dir, open_wait=lock_wait)
     try:
         provider = make_provider(ctx.target.provider, base_dir=ctx.project_dir)
         try:
@@ -58,7 +63,8 @@ def open_target(ctx: Context, *, lock_wait: float = 0.0) -> Iterator[tuple[Wareh
         finally:
             provider.close()
     finally:
-        wh.close()
+        if warehouse is None:
+            wh.close()
 
 
 def runner_for(spec: Spec, ctx: Context, wh: Warehouse, provider: Provider | None,
@@ -81,16 +87,17 @@ def runner_for(spec: Spec, ctx: Context, wh: Warehouse, provider: Provider | Non
 
 def run(spec_path: str | Path, *, wait: bool = True, max_wait: float | None = None,
         lock_wait: float = 0.0, max_cost: float | None = None, on_event: Event | None = None,
-        **where: Any) -> RunSummary:
+        warehouse: Warehouse | None = None, **where: Any) -> RunSummary:
     """Collect finished batches, submit pending rows, and (with ``wait``) collect them too.
 
     ``lock_wait``: seconds to wait for another run of the same spec to finish before giving
-    up. ``max_cost``: this run's budget in USD (else the spec's ``max_cost_usd``). ``where``
-    takes ``profiles_dir``, ``profile``, ``target`` and ``project_dir``.
+    up. ``max_cost``: this run's budget in USD (else the spec's ``max_cost_usd``).
+    ``warehouse``: an open connection to use instead of the target's (see ``open_target``).
+    ``where`` takes ``profiles_dir``, ``profile``, ``target`` and ``project_dir``.
     """
     spec = load_spec(spec_path)
     ctx = resolve(**where)
-    with open_target(ctx, lock_wait=lock_wait) as (wh, provider):
+    with open_target(ctx, lock_wait=lock_wait, warehouse=warehouse) as (wh, provider):
         runner = runner_for(spec, ctx, wh, provider, on_event, lock_wait, max_cost)
         return runner.run(wait=wait, max_wait=max_wait)
 
@@ -188,11 +195,15 @@ class LastRun:
     open_batches: int
 
 
-def status(spec_path: str | Path, *, refresh: bool = True, **where: Any) -> Status:
-    """Counts by outcome, batches in flight (refreshed from the provider) and cost so far."""
+def status(spec_path: str | Path, *, refresh: bool = True, warehouse: Warehouse | None = None,
+           **where: Any) -> Status:
+    """Counts by outcome, batches in flight (refreshed from the provider) and cost so far.
+
+    ``warehouse``: an open connection to use instead of the target's (see ``open_target``).
+    """
     spec = load_spec(spec_path)
     ctx = resolve(**where)
-    with open_target(ctx) as (wh, provider):
+    with open_target(ctx, warehouse=warehouse) as (wh, provider):
         output = sql.parse_table(spec.output.table, wh.dialect)
         report = Status(spec=spec.name, output_table=spec.output.table,
                         max_cost_usd=spec.max_cost_usd)

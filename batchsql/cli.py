@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -10,7 +12,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from batchsql import api
+from batchsql import api, hooks
 from batchsql.emulator.cli import emulator
 from batchsql.errors import BatchsqlError
 from batchsql.runner import RunSummary
@@ -161,6 +163,30 @@ def status(spec: str, **where: Any) -> None:
         h = report.lock_holder
         console.print(f"running now: run {h.run_id} by {h.user}@{h.host} (pid {h.pid}) since "
                       f"{h.acquired_at:%Y-%m-%d %H:%M:%S} UTC")
+
+
+@main.command("dbt", context_settings={"ignore_unknown_options": True})
+@click.option("--spec", "specs", multiple=True, required=True, type=click.Path(dir_okay=False),
+              help="A spec to run before dbt (collect and submit, no wait); repeatable.")
+@_where
+@click.argument("dbt_args", nargs=-1, required=True, type=click.UNPROCESSED)
+def dbt(specs: tuple[str, ...], dbt_args: tuple[str, ...], **where: Any) -> None:
+    """Run specs without waiting, then dbt: `batchsql dbt --spec ai/x.yml -- build`.
+
+    For warehouses whose dbt hooks cannot run batchsql. The profile options given here are
+    passed on to dbt too; dbt's exit code is this command's.
+    """
+    executable = shutil.which("dbt")
+    if executable is None:
+        errors.print("[red]error:[/] dbt is not installed here (pip install dbt-core and your "
+                     "adapter, e.g. dbt-postgres)")
+        sys.exit(1)
+    with _errors():
+        for spec in specs:
+            console.print(hooks.run_line(api.run(spec, wait=False, **where)))
+    given = [(f"--{name.replace('_', '-')}", str(value))
+             for name, value in where.items() if value is not None]
+    sys.exit(subprocess.call([executable, *dbt_args, *(part for pair in given for part in pair)]))
 
 
 class _errors:
