@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 import uuid
@@ -156,7 +157,10 @@ class DuckDBWarehouse(Warehouse):
         try:
             self.execute(insert)
         finally:
-            self._con.unregister(view)
+            # In a transaction DuckDB has aborted, unregistering fails too; the insert's own
+            # error is the one to report.
+            with contextlib.suppress(duckdb.Error):
+                self._con.unregister(view)
         return data.num_rows
 
     def table_columns(self, table: exp.Table) -> list[str] | None:
