@@ -1,0 +1,286 @@
+"""PostgreSQL, through psycopg 3.
+
+Why psycopg rather than ADBC's PostgreSQL driver (whose ingest and Arrow fetch are native):
+
+- it takes ``%s`` placeholders, exactly what sqlglot renders ``exp.Placeholder`` as, and binds
+  Python values with types the server infers from their place (ADBC wants ``$1`` and types a
+  parameter that is NULL as Arrow ``null``, which the driver refuses);
+- a server-side cursor ``WITH HOLD`` streams a result in slices on the *same* connection while
+  that connection keeps writing: a second connection would not see the session's TEMP tables
+  (the scratch tables of a read-only plan) nor its uncommitted rows;
+- binary COPY takes per-column types we choose, so Arrow structs and lists of structs go into
+  JSONB as JSON text and Arrow lists into native arrays; ADBC ingest has no JSONB mapping;
+- the connection is plain libpq, so every dbt-postgres field has a direct keyword.
+
+Arrow record batches are built from each fetched slice with types taken from the result's
+column OIDs, so an all-NULL slice keeps its type.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+from sqlglot import exp
+
+from batchsql.errors import WarehouseError
+from batchsql.profiles import Target
+from batchsql.warehouses.base import Statement, Warehouse, require
+from batchsql.warehouses.postgres_profile import connect_args, place, role_of
+
+psycopg = require("psycopg", "postgres")
+from psycopg import sql as pgsql  # noqa: E402  (after the check that names the extra)
+from psycopg.postgres import types as pgtypes  # noqa: E402
+from psycopg.types.json import Json, Jsonb  # noqa: E402
+from psycopg.types.string import TextLoader  # noqa: E402
+
+#: Stands for a bound parameter while the rest of a statement's text has its ``%`` doubled.
+_PARAM = "__batchsql_param__"
+
+#: PostgreSQL type name -> Arrow type of its values in a streamed result.
+_ARROW = {
+    "bool": pa.bool_(), "int2": pa.int16(), "int4": pa.int32(), "int8": pa.int64(),
+    "oid": pa.int64(), "float4": pa.float32(), "float8": pa.float64(), "text": pa.string(),
+    "varchar": pa.string(), "bpchar": pa.string(), "name": pa.string(), "json": pa.string(),
+    "jsonb": pa.string(), "uuid": pa.string(), "date": pa.date32(),
+    "timestamp": pa.timestamp("us"), "timestamptz": pa.timestamp("us", tz="UTC"),
+    "bytea": pa.binary(),
+}
+
+#: Column types whose binary COPY format psycopg writes from the Python values Arrow gives;
+#: a table with any other column type (numeric, uuid, enums...) is copied as text, which the
+#: server parses with its own casts.
+_BINARY_COPY = {"bool", "int2", "int4", "int8", "float4", "float8", "text", "varchar", "bpchar",
+                "timestamp", "date", "bytea", "json", "jsonb"}
+
+
+class PostgresWarehouse(Warehouse):
+    """One PostgreSQL database, one autocommit connection; ``transaction()`` groups writes."""
+
+    dialect = "postgres"
+
+    def __init__(self, args: dict[str, Any], *, role: str | None = None,
+                 read_only: bool = False) -> None:
+        self.read_only = read_only
+        self._place = place(args)
+        self._secret = str(args.get("password") or "")
+        try:
+            self._con = psycopg.connect(**args, autocommit=True)
+        except psycopg.Error as e:
+            raise WarehouseError(self._scrub(
+                f"cannot connect to PostgreSQL {self._place}: {e}".strip())) from None
+        # JSON comes back as its text, as from DuckDB; Arrow has no type for "any JSON".
+        for name in ("json", "jsonb"):
+            self._con.adapters.register_loader(name, TextLoader)
+        if role:
+            self.execute(pgsql.SQL("set role {}").format(pgsql.Identifier(role))
+                         .as_string(self._con))
+
+    @classmethod
+    def from_target(cls, target: Target, *, base_dir: Path | None, open_wait: float,
+                    read_only: bool) -> PostgresWarehouse:
+        """dbt-postgres fields; ``open_wait`` does not apply (no file to wait for)."""
+        return cls(connect_args(target.fields, read_only=read_only),
+                   role=role_of(target.fields), read_only=read_only)
+
+    def __repr__(self) -> str:
+        return f"PostgresWarehouse({self._place}, read_only={self.read_only})"
+
+    # -- statements ------------------------------------------------------------------------
+
+    def execute(self, statement: Statement, params: Sequence[Any] = ()) -> None:
+        query, args = self._sql(statement, params)
+        if self.read_only and _writes_scratch(statement):
+            # A read-only session refuses CREATE even of TEMP tables; its scratch tables live in
+            # pg_temp (gone with the session), so only their DDL runs read-write.
+            with self._guard(), self._con.transaction():
+                self._con.execute("set transaction read write")
+                self._con.execute(query, args)
+            return
+        with self._guard():
+            self._con.execute(query, args)
+
+    def fetch(self, statement: Statement, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        query, args = self._sql(statement, params)
+        with self._guard():
+            return self._con.execute(query, args).fetchall()
+
+    def stream(self, statement: Statement, params: Sequence[Any] = (),
+               batch_size: int = 10_000) -> Iterator[pa.RecordBatch]:
+        # WITH HOLD: the result is kept by the server past commits, so the caller may write
+        # (and commit) on this connection between slices; the rows are a snapshot as of now.
+        query, args = self._sql(statement, params)
+        cursor = self._con.cursor(f"_batchsql_{uuid.uuid4().hex}", withhold=True)
+        try:
+            with self._guard():
+                cursor.execute(query, args)
+            names = [c.name for c in cursor.description or ()]
+            kinds = [_arrow_type(c.type_code) for c in cursor.description or ()]
+            while True:
+                with self._guard():
+                    rows = cursor.fetchmany(batch_size)
+                if not rows:
+                    return
+                yield _record_batch(names, kinds, rows)
+        finally:
+            # Not raised: it would hide whatever ended the reading (e.g. a failed transaction).
+            with contextlib.suppress(psycopg.Error):
+                cursor.close()
+
+    def describe(self, statement: Statement) -> list[tuple[str, str]]:
+        """Prepared, not run: the server reports the result's columns and their types."""
+        query = self.render(statement)
+        name = f"_batchsql_{uuid.uuid4().hex}".encode()
+        pgconn = self._con.pgconn
+        with self._con.lock:
+            prepared = pgconn.prepare(name, query.encode(self._con.info.encoding))
+            if prepared.error_message:
+                raise WarehouseError(prepared.error_message.decode(errors="replace").strip())
+            result = pgconn.describe_prepared(name)
+            pgconn.exec_(b"deallocate " + name)
+        columns = [(result.fname(i) or b"").decode() for i in range(result.nfields)]
+        oids = [result.ftype(i) for i in range(result.nfields)]
+        mods = [result.fmod(i) for i in range(result.nfields)]
+        if not columns:
+            return []
+        kinds = self.fetch("select format_type(t.o, t.m) from unnest(%s::oid[], %s::int[]) "
+                           "with ordinality as t(o, m, i) order by t.i", [oids, mods])
+        return [(n, k[0]) for n, k in zip(columns, kinds, strict=True)]
+
+    def insert_arrow(self, table: exp.Table, data: pa.Table | pa.RecordBatch) -> int:
+        """Binary COPY of the rows; Arrow structs and nested lists become JSON for JSONB."""
+        if data.num_rows == 0:
+            return 0
+        types = self._column_types(table)
+        if types is None:
+            raise WarehouseError(f"table {self.render(table)} does not exist")
+        names = data.schema.names
+        unknown = [n for n in names if n not in types]
+        if unknown:
+            raise WarehouseError(f"table {self.render(table)} has no column {unknown[0]!r}")
+        targets = [types[n] for n in names]
+        binary = all(t[1].lstrip("_") in _BINARY_COPY for t in targets)
+        columns = [_copy_values(data.column(i), kind, binary)
+                   for i, (_, kind) in enumerate(targets)]
+        copy = exp.Copy(this=exp.Schema(this=table.copy(), expressions=[
+            exp.to_identifier(n, quoted=True) for n in names]), kind=True,
+            files=[exp.var("STDIN")], params=[exp.CopyParameter(
+                this=exp.var("FORMAT"), expression=exp.var("BINARY" if binary else "TEXT"))])
+        with self._guard(), self._con.cursor() as cursor, \
+                cursor.copy(self.render(copy)) as writer:
+            if binary:
+                writer.set_types([oid for oid, _ in targets])
+            for row in zip(*columns, strict=True):
+                writer.write_row(row)
+        return data.num_rows
+
+    def table_columns(self, table: exp.Table) -> list[str] | None:
+        types = self._column_types(table)
+        return list(types) if types else None
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        with self._guard(), self._con.transaction():
+            yield
+
+    def scratch_table(self, name: str) -> exp.Table:
+        if not self.read_only:
+            return super().scratch_table(name)
+        # pg_temp: this session's own schema, dropped with it; writable in a read-only session.
+        return exp.table_(exp.to_identifier(name, quoted=True), db=exp.to_identifier("pg_temp"))
+
+    def close(self) -> None:
+        self._con.close()
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _sql(self, statement: Statement, params: Sequence[Any]) -> tuple[str, list[Any] | None]:
+        """Text and parameters for psycopg, which reads every ``%`` when given parameters."""
+        if not params:
+            return self.render(statement), None
+        if isinstance(statement, str):
+            return statement, list(params)
+        marked = statement.transform(
+            lambda node: exp.var(_PARAM) if isinstance(node, exp.Placeholder) else node)
+        return self.render(marked).replace("%", "%%").replace(_PARAM, "%s"), list(params)
+
+    def _column_types(self, table: exp.Table) -> dict[str, tuple[int, str]] | None:
+        """Column -> (type OID, type name) of a table or view, in order; None if none exists.
+
+        ``to_regclass`` resolves names the way statements do (search_path, pg_temp).
+        """
+        rows = self.fetch(
+            "select a.attname, a.atttypid, t.typname from pg_attribute a "
+            "join pg_type t on t.oid = a.atttypid where a.attrelid = to_regclass(%s) "
+            "and a.attnum > 0 and not a.attisdropped order by a.attnum", [self.render(table)])
+        return {name: (oid, kind) for name, oid, kind in rows} or None
+
+    @contextmanager
+    def _guard(self) -> Iterator[None]:
+        try:
+            yield
+        except psycopg.Error as e:
+            raise WarehouseError(self._scrub(str(e).strip())) from None
+
+    def _scrub(self, text: str) -> str:
+        return text.replace(self._secret, "***") if self._secret else text
+
+
+def _writes_scratch(statement: Statement) -> bool:
+    """DDL on a table or view in pg_temp (the scratch tables of a read-only session)."""
+    if not isinstance(statement, (exp.Create, exp.Drop, exp.Alter)):
+        return False
+    target = statement.this if not isinstance(statement, exp.Drop) else (
+        statement.args.get("tables") or [statement.this])[0]
+    if isinstance(target, exp.Schema):
+        target = target.this
+    return isinstance(target, exp.Table) and target.db == "pg_temp"
+
+
+def _arrow_type(oid: int) -> pa.DataType | None:
+    """Arrow type of a result column's values; None: inferred from the values."""
+    info = pgtypes.get(oid)
+    if info is None:
+        return None
+    if oid == info.array_oid:
+        item = _ARROW.get(info.name)
+        return pa.list_(item) if item is not None else None
+    return _ARROW.get(info.name)
+
+
+def _record_batch(names: list[str], kinds: list[pa.DataType | None],
+                  rows: list[tuple[Any, ...]]) -> pa.RecordBatch:
+    arrays = []
+    for i, kind in enumerate(kinds):
+        values = [row[i] for row in rows]
+        if kind == pa.string():  # uuid and other text-like values arrive as objects
+            values = [v if v is None or isinstance(v, str) else str(v) for v in values]
+        try:
+            arrays.append(pa.array(values, kind))
+        except (pa.ArrowInvalid, pa.ArrowTypeError):  # a type Arrow cannot take: its text
+            arrays.append(pa.array([None if v is None else str(v) for v in values]))
+    return pa.RecordBatch.from_arrays(arrays, names=names)
+
+
+def _copy_values(column: pa.ChunkedArray | pa.Array, kind: str, binary: bool) -> list[Any]:
+    """Python values of one Arrow column as COPY writes them into a column of type ``kind``."""
+    values = column.to_pylist()
+    if kind not in ("json", "jsonb"):
+        return values
+    texts = [v if v is None or isinstance(v, str) else json.dumps(v, ensure_ascii=False)
+             for v in values]
+    if not binary:
+        return texts
+    wrap = Jsonb if kind == "jsonb" else Json
+    # The text is already JSON: pass it through rather than encode it as a JSON string.
+    return [None if t is None else wrap(t, dumps=_as_is) for t in texts]
+
+
+def _as_is(text: str) -> str:
+    return text
