@@ -1,9 +1,10 @@
-"""End to end: spec -> DuckDB rows -> the openai SDK over HTTP -> emulator -> output table."""
+"""End to end: spec -> warehouse rows -> the openai SDK over HTTP -> emulator -> output table."""
 
 from __future__ import annotations
 
 import json
 
+import pyarrow as pa
 import pytest
 
 from batchsql import api
@@ -208,3 +209,31 @@ def test_the_raw_result_line_is_kept(project: Project) -> None:
     line = json.loads(raw)
     assert line["response"]["status_code"] == 200
     assert line["response"]["body"]["model"].startswith("gpt-4o-mini")
+
+
+QUOTED = """\
+name: quoted
+source:
+  table: '"Raw Data"."Order"'
+  key: Ticket ID
+prompt:
+  user: "{{ Group }}: {{ select }}"
+model: gpt-4o-mini
+output:
+  table: '"Out Put"."Select Labels"'
+  columns:
+    Label: {type: string, enum: [billing, bug, other]}
+"""
+
+
+def test_names_with_capitals_spaces_and_keywords(project: Project) -> None:
+    project.load('"Raw Data"."Order"', pa.table({
+        "Ticket ID": pa.array([1, 2], pa.int64()), "Group": pa.array(["billing", "bug"]),
+        "select": pa.array(["Charged twice", "It crashes"])}))
+    project.write_spec(QUOTED)
+    assert project.run().succeeded == 2
+    rows = project.query('select "Ticket ID", "Label" from "Out Put"."Select Labels_current" '
+                         'order by "Ticket ID"')
+    assert [r[0] for r in rows] == [1, 2] and all(r[1] in ("billing", "bug", "other")
+                                                  for r in rows)
+    assert project.run().selected == 0
