@@ -140,7 +140,7 @@ def test_read_only_writes_nothing_but_scratch_tables(folder: Path) -> None:
 
 ROWS = pa.table({
     "k": pa.array([1, 2, 3], pa.int64()),
-    "s": pa.array(["a 'quoted' % text", "Überweisung 😊", None]),
+    "s": pa.array(["a 'quoted' % text", "Überweisung 😊\0", None]),
     "tags": pa.array([["x", "y"], [], None], pa.list_(pa.string())),
     "obj": pa.array([{"city": "Lyon", "zip": 69001}, {"city": None, "zip": None}, None],
                     pa.struct([("city", pa.string()), ("zip", pa.int64())])),
@@ -174,8 +174,10 @@ def test_arrow_goes_in_by_copy_with_json_and_arrays(wh: Warehouse) -> None:
                     'answer->\'a\'->1, vec[2], at, ok, n, i from analytics."Data" order by k')
     assert rows[0] == ("a 'quoted' % text", ["x", "y"], "object", "Lyon", "true",
                        '{"b": null}', -1.25, dt.datetime(2026, 1, 2, 3, 4, 5, 6), True, 1.5, 7)
-    assert rows[1] == ("Überweisung 😊", [], "object", None, None, None, None, None, False,
-                       None, None)
+    # PostgreSQL text cannot hold NUL: it becomes U+FFFD, as in bound parameters.
+    assert rows[1] == ("Überweisung 😊\ufffd", [], "object", None, None, None, None, None,
+                       False, None, None)
+    assert wh.fetch("select %s::text", ["a\0b"]) == [("a\ufffdb",)]
     assert rows[2] == (*(None,) * 9, 2.0, 9)
 
 

@@ -661,3 +661,43 @@ def test_text_format_is_the_default_answer_text() -> None:
         assert [(n, c.sql("duckdb")) for n, c in outputs.value_columns(spec)] \
             == [("answer", "TEXT")]
         assert "response_format" not in plan.build_body(spec, [{"role": "user", "content": "x"}])
+
+
+NUL_SPEC = """\
+name: labels
+source:
+  sql: select ticket_id, subject, body from raw.tickets
+  key: ticket_id
+prompt:
+  user: "Answer in JSON: {{ body }}"
+model: gpt-4o-mini
+output:
+  table: analytics.labels
+  columns:
+    summary: string
+    tags: {type: array, items: string}
+    customer: {type: object, properties: {name: string}}
+"""
+
+
+@pytest.mark.parametrize("spec", ["columns", "json"])
+def test_an_answer_holding_a_nul_character_is_collected(project: Project, spec: str) -> None:
+    """PostgreSQL text and JSONB cannot hold U+0000: there it becomes U+FFFD (the raw line keeps
+    the original). Refused, it would stop its whole batch from ever being collected."""
+    answer = {"summary": "a\0b", "tags": ["c\0d"], "customer": {"name": "e\0f"}}
+    text = NUL_SPEC if spec == "columns" else JSON_SPEC
+    project.write_spec(text)
+    project.emulator.set_faults(Faults(wrong_answer_match="crashes with an error",
+                                       wrong_answer=json.dumps(answer)))
+    assert project.run().outcomes == {"succeeded": N}
+    nul = "\0" if project.warehouse == "duckdb" else "\ufffd"
+    if spec == "columns":
+        row = project.query("select summary, tags, customer, _raw from analytics.labels "
+                            "where ticket_id = 2")[0]
+        assert (row[0], row[1], decoded(row[2])) == (f"a{nul}b", [f"c{nul}d"],
+                                                     {"name": f"e{nul}f"})
+    else:
+        row = project.query("select answer, _raw from analytics.labels where ticket_id = 2")[0]
+        escaped = json.dumps(nul)[1:-1]
+        assert json.loads(row[0]) == json.loads(json.dumps(answer).replace("\\u0000", escaped))
+    assert "\\\\u0000" in row[-1]  # the raw line as received: the answer's escaped NUL

@@ -19,7 +19,6 @@ column OIDs, so an all-NULL slice keeps its type.
 from __future__ import annotations
 
 import contextlib
-import json
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -36,29 +35,12 @@ from batchsql.warehouses.postgres_profile import connect_args, place, role_of
 
 psycopg = require("psycopg", "postgres")
 from psycopg import sql as pgsql  # noqa: E402  (after the check that names the extra)
-from psycopg.postgres import types as pgtypes  # noqa: E402
-from psycopg.types.json import Json, Jsonb  # noqa: E402
 from psycopg.types.string import TextLoader  # noqa: E402
+
+from batchsql.warehouses import postgres_values as values  # noqa: E402
 
 #: Stands for a bound parameter while the rest of a statement's text has its ``%`` doubled.
 _PARAM = "__batchsql_param__"
-
-#: PostgreSQL type name -> Arrow type of its values in a streamed result.
-_ARROW = {
-    "bool": pa.bool_(), "int2": pa.int16(), "int4": pa.int32(), "int8": pa.int64(),
-    "oid": pa.int64(), "float4": pa.float32(), "float8": pa.float64(), "text": pa.string(),
-    "varchar": pa.string(), "bpchar": pa.string(), "name": pa.string(), "json": pa.string(),
-    "jsonb": pa.string(), "uuid": pa.string(), "date": pa.date32(),
-    "timestamp": pa.timestamp("us"), "timestamptz": pa.timestamp("us", tz="UTC"),
-    "bytea": pa.binary(),
-}
-
-#: Column types whose binary COPY format psycopg writes from the Python values Arrow gives;
-#: a table with any other column type (numeric, uuid, enums...) is copied as text, which the
-#: server parses with its own casts.
-_BINARY_COPY = {"bool", "int2", "int4", "int8", "float4", "float8", "text", "varchar", "bpchar",
-                "timestamp", "date", "bytea", "json", "jsonb"}
-
 
 class PostgresWarehouse(Warehouse):
     """One PostgreSQL database, one autocommit connection; ``transaction()`` groups writes."""
@@ -121,13 +103,13 @@ class PostgresWarehouse(Warehouse):
             with self._guard():
                 cursor.execute(query, args)
             names = [c.name for c in cursor.description or ()]
-            kinds = [_arrow_type(c.type_code) for c in cursor.description or ()]
+            kinds = [values.arrow_type(c.type_code) for c in cursor.description or ()]
             while True:
                 with self._guard():
                     rows = cursor.fetchmany(batch_size)
                 if not rows:
                     return
-                yield _record_batch(names, kinds, rows)
+                yield values.record_batch(names, kinds, rows)
         finally:
             # Not raised: it would hide whatever ended the reading (e.g. a failed transaction).
             with contextlib.suppress(psycopg.Error):
@@ -154,7 +136,8 @@ class PostgresWarehouse(Warehouse):
         return [(n, k[0]) for n, k in zip(columns, kinds, strict=True)]
 
     def insert_arrow(self, table: exp.Table, data: pa.Table | pa.RecordBatch) -> int:
-        """Binary COPY of the rows; Arrow structs and nested lists become JSON for JSONB."""
+        """COPY of the rows (binary where the column types allow it); Arrow structs and nested
+        lists become JSON for JSONB, NUL characters U+FFFD (see ``postgres_values``)."""
         if data.num_rows == 0:
             return 0
         types = self._column_types(table)
@@ -165,8 +148,8 @@ class PostgresWarehouse(Warehouse):
         if unknown:
             raise WarehouseError(f"table {self.render(table)} has no column {unknown[0]!r}")
         targets = [types[n] for n in names]
-        binary = all(t[1].lstrip("_") in _BINARY_COPY for t in targets)
-        columns = [_copy_values(data.column(i), kind, binary)
+        binary = values.binary_copy([kind for _, kind in targets])
+        columns = [values.copy_values(data.column(i), kind, binary)
                    for i, (_, kind) in enumerate(targets)]
         copy = exp.Copy(this=exp.Schema(this=table.copy(), expressions=[
             exp.to_identifier(n, quoted=True) for n in names]), kind=True,
@@ -201,14 +184,16 @@ class PostgresWarehouse(Warehouse):
     # -- helpers ---------------------------------------------------------------------------
 
     def _sql(self, statement: Statement, params: Sequence[Any]) -> tuple[str, list[Any] | None]:
-        """Text and parameters for psycopg, which reads every ``%`` when given parameters."""
+        """Text and parameters for psycopg, which reads every ``%`` when given parameters
+        (and refuses NUL in text: replaced as in COPY)."""
         if not params:
             return self.render(statement), None
+        args = [values.without_nul(p) for p in params]
         if isinstance(statement, str):
-            return statement, list(params)
+            return statement, args
         marked = statement.transform(
             lambda node: exp.var(_PARAM) if isinstance(node, exp.Placeholder) else node)
-        return self.render(marked).replace("%", "%%").replace(_PARAM, "%s"), list(params)
+        return self.render(marked).replace("%", "%%").replace(_PARAM, "%s"), args
 
     def _column_types(self, table: exp.Table) -> dict[str, tuple[int, str]] | None:
         """Column -> (type OID, type name) of a table or view, in order; None if none exists.
@@ -241,46 +226,3 @@ def _writes_scratch(statement: Statement) -> bool:
     if isinstance(target, exp.Schema):
         target = target.this
     return isinstance(target, exp.Table) and target.db == "pg_temp"
-
-
-def _arrow_type(oid: int) -> pa.DataType | None:
-    """Arrow type of a result column's values; None: inferred from the values."""
-    info = pgtypes.get(oid)
-    if info is None:
-        return None
-    if oid == info.array_oid:
-        item = _ARROW.get(info.name)
-        return pa.list_(item) if item is not None else None
-    return _ARROW.get(info.name)
-
-
-def _record_batch(names: list[str], kinds: list[pa.DataType | None],
-                  rows: list[tuple[Any, ...]]) -> pa.RecordBatch:
-    arrays = []
-    for i, kind in enumerate(kinds):
-        values = [row[i] for row in rows]
-        if kind == pa.string():  # uuid and other text-like values arrive as objects
-            values = [v if v is None or isinstance(v, str) else str(v) for v in values]
-        try:
-            arrays.append(pa.array(values, kind))
-        except (pa.ArrowInvalid, pa.ArrowTypeError):  # a type Arrow cannot take: its text
-            arrays.append(pa.array([None if v is None else str(v) for v in values]))
-    return pa.RecordBatch.from_arrays(arrays, names=names)
-
-
-def _copy_values(column: pa.ChunkedArray | pa.Array, kind: str, binary: bool) -> list[Any]:
-    """Python values of one Arrow column as COPY writes them into a column of type ``kind``."""
-    values = column.to_pylist()
-    if kind not in ("json", "jsonb"):
-        return values
-    texts = [v if v is None or isinstance(v, str) else json.dumps(v, ensure_ascii=False)
-             for v in values]
-    if not binary:
-        return texts
-    wrap = Jsonb if kind == "jsonb" else Json
-    # The text is already JSON: pass it through rather than encode it as a JSON string.
-    return [None if t is None else wrap(t, dumps=_as_is) for t in texts]
-
-
-def _as_is(text: str) -> str:
-    return text
