@@ -15,13 +15,13 @@ import pyarrow as pa
 import pytest
 from sqlglot import exp
 
-from batchsql import sql
+from batchsql import api, sql
 from batchsql.errors import ProfileError, WarehouseError
 from batchsql.profiles import ProviderSettings, Target, load_target
 from batchsql.warehouses import Warehouse, connect
 from batchsql.warehouses.postgres_profile import connect_args
 
-from .conftest import postgres_target
+from .conftest import SPEC, TICKETS, Project, postgres_target
 from .pgserver import PgServer
 
 # --- the profile -------------------------------------------------------------------------------
@@ -241,3 +241,29 @@ def test_other_column_types_are_copied_as_text(wh: Warehouse) -> None:
         "day": pa.array([dt.date(2026, 3, 1), None])}))
     assert wh.fetch("select id::text, amount, day from odd order by id") == [
         (ids[0], decimal.Decimal("12.30"), dt.date(2026, 3, 1)), (None, None, None)]
+
+
+# --- names -----------------------------------------------------------------------------------
+
+@pytest.mark.warehouses("postgres")
+def test_a_name_postgresql_would_cut_is_refused_before_sending(project: Project) -> None:
+    # Cut to 63 bytes, the stage and the request map would be one table.
+    project.write_spec(SPEC.replace("analytics.labels", "analytics." + "x" * 45))
+    with pytest.raises(WarehouseError, match=r"cuts names to 63 bytes and "
+                                             r"'_batchsql_x{45}_requests' has 64"):
+        project.run()
+    assert project.emulator.stats()["files_created"] == 0
+
+
+@pytest.mark.warehouses("postgres")
+def test_the_longest_names_plan_and_run(project: Project) -> None:
+    project.write_spec(SPEC.replace("analytics.labels", "analytics." + "x" * 44))
+    # The plan's scratch tables add more than the run's tables do: their names are shortened.
+    assert plan(project).pending == len(TICKETS)
+    assert project.run().succeeded == len(TICKETS)
+    project.write_tickets([*TICKETS, (99, "New", "A new ticket.")])
+    assert plan(project).pending == 1
+
+
+def plan(project: Project) -> Any:
+    return api.plan(project.spec, project_dir=project.dir, profiles_dir=project.dir)

@@ -237,3 +237,21 @@ def test_names_with_capitals_spaces_and_keywords(project: Project) -> None:
     assert [r[0] for r in rows] == [1, 2] and all(r[1] in ("billing", "bug", "other")
                                                   for r in rows)
     assert project.run().selected == 0
+
+
+def test_keys_of_other_types(project: Project) -> None:
+    uid = "cast('00000000-0000-0000-0000-00000000000' || ticket_id as uuid)"
+    project.write_spec(SPEC.replace(
+        "sql: select ticket_id, subject, body from raw.tickets\n  key: ticket_id",
+        f"sql: select {uid} as uid, cast(ticket_id as decimal(10, 2)) as amount, "
+        "cast('2026-01-0' || ticket_id as date) as day, subject, body from raw.tickets\n"
+        "  key: [uid, amount, day]"))
+    project.write_tickets(TICKETS[:3])
+    assert project.run().succeeded == 3
+    rows = project.query("select cast(uid as varchar), amount, day, label "
+                         "from analytics.labels_current order by day")
+    assert [(r[0][-1], int(r[1]), r[2].day) for r in rows] == [("1", 1, 1), ("2", 2, 2),
+                                                                ("3", 3, 3)]
+    assert project.run().selected == 0
+    project.write_tickets(TICKETS[:4])
+    assert project.run().submitted == 1

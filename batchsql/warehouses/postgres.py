@@ -19,6 +19,7 @@ column OIDs, so an all-NULL slice keeps its type.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -63,6 +64,8 @@ class PostgresWarehouse(Warehouse):
         if role:
             self.execute(pgsql.SQL("set role {}").format(pgsql.Identifier(role))
                          .as_string(self._con))
+        # 63 bytes unless the server was built otherwise.
+        self._max_name = int(self.fetch("show max_identifier_length")[0][0])
 
     @classmethod
     def from_target(cls, target: Target, *, base_dir: Path | None, open_wait: float,
@@ -77,8 +80,11 @@ class PostgresWarehouse(Warehouse):
     # -- statements ------------------------------------------------------------------------
 
     def execute(self, statement: Statement, params: Sequence[Any] = ()) -> None:
+        target = _ddl_target(statement)
+        if target is not None:
+            self._check_name(target)
         query, args = self._sql(statement, params)
-        if self.read_only and _writes_scratch(statement):
+        if self.read_only and target is not None and target.db == "pg_temp":
             # A read-only session refuses CREATE even of TEMP tables; its scratch tables live in
             # pg_temp (gone with the session), so only their DDL runs read-write.
             with self._guard(), self._con.transaction():
@@ -175,6 +181,9 @@ class PostgresWarehouse(Warehouse):
     def scratch_table(self, name: str) -> exp.Table:
         if not self.read_only:
             return super().scratch_table(name)
+        if len(name.encode()) > self._max_name:  # a private name: shortened, kept distinct
+            digest = hashlib.sha256(name.encode()).hexdigest()[:10]
+            name = name.encode()[:self._max_name - 11].decode(errors="ignore") + "_" + digest
         # pg_temp: this session's own schema, dropped with it; writable in a read-only session.
         return exp.table_(exp.to_identifier(name, quoted=True), db=exp.to_identifier("pg_temp"))
 
@@ -206,6 +215,19 @@ class PostgresWarehouse(Warehouse):
             "and a.attnum > 0 and not a.attisdropped order by a.attnum", [self.render(table)])
         return {name: (oid, kind) for name, oid, kind in rows} or None
 
+    def _check_name(self, table: exp.Table) -> None:
+        """Refuse to create or drop a table whose name PostgreSQL would cut short.
+
+        Cut at 63 bytes, ``_batchsql_<output>_stage`` and ``_batchsql_<output>_requests``
+        become one table, and making the stage would drop the request map.
+        """
+        for part in (table.name, table.db):
+            if len(part.encode()) > self._max_name:
+                raise WarehouseError(
+                    f"PostgreSQL cuts names to {self._max_name} bytes and {part!r} has "
+                    f"{len(part.encode())}, so two of batchsql's tables could become one; "
+                    "shorten output.table (batchsql adds up to 19 characters to its name)")
+
     @contextmanager
     def _guard(self) -> Iterator[None]:
         try:
@@ -217,12 +239,12 @@ class PostgresWarehouse(Warehouse):
         return text.replace(self._secret, "***") if self._secret else text
 
 
-def _writes_scratch(statement: Statement) -> bool:
-    """DDL on a table or view in pg_temp (the scratch tables of a read-only session)."""
+def _ddl_target(statement: Statement) -> exp.Table | None:
+    """The table or view a CREATE, DROP or ALTER tree acts on."""
     if not isinstance(statement, (exp.Create, exp.Drop, exp.Alter)):
-        return False
+        return None
     target = statement.this if not isinstance(statement, exp.Drop) else (
         statement.args.get("tables") or [statement.this])[0]
     if isinstance(target, exp.Schema):
         target = target.this
-    return isinstance(target, exp.Table) and target.db == "pg_temp"
+    return target if isinstance(target, exp.Table) else None
