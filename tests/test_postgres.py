@@ -21,7 +21,7 @@ from batchsql.profiles import ProviderSettings, Target, load_target
 from batchsql.warehouses import Warehouse, connect
 from batchsql.warehouses.postgres_profile import connect_args
 
-from .conftest import SPEC, TICKETS, Project, postgres_target
+from .conftest import PG_PASSWORD_VAR, SPEC, TICKETS, Project, postgres_target
 from .pgserver import PgServer
 
 # --- the profile -------------------------------------------------------------------------------
@@ -267,3 +267,33 @@ def test_the_longest_names_plan_and_run(project: Project) -> None:
 
 def plan(project: Project) -> Any:
     return api.plan(project.spec, project_dir=project.dir, profiles_dir=project.dir)
+
+
+# --- privileges --------------------------------------------------------------------------------
+
+@pytest.mark.warehouses("postgres")
+def test_a_user_who_may_only_use_its_schemas_runs(project: Project, pg_server: PgServer) -> None:
+    """The usual grant: create tables in one schema, read another; no right to create schemas
+    (PostgreSQL checks that right even for CREATE SCHEMA IF NOT EXISTS of one that exists)."""
+    role = f"analyst_{uuid.uuid4().hex[:8]}"
+    with project.connect() as admin:
+        database = admin.fetch("select current_database()")[0][0]
+        for statement in (f"create role {role} login password 'analyst-pw'",
+                          f"revoke create on database {database} from public",
+                          "create schema analytics", f"grant usage, create on schema analytics "
+                          f"to {role}", f"grant usage on schema raw to {role}",
+                          f"grant select on raw.tickets to {role}"):
+            admin.execute(statement)
+    profiles = project.dir / "profiles.yml"
+    text = profiles.read_text()
+    profiles.write_text(text.replace(f'user: "{pg_server.user}"', f'user: "{role}"').replace(
+        f"env_var('{PG_PASSWORD_VAR}')", "env_var('BATCHSQL_TEST_ANALYST', 'analyst-pw')"))
+    try:
+        assert project.run().succeeded == len(TICKETS)
+        assert plan(project).pending == 0
+        assert project.query("select current_user") == [(role,)]
+    finally:
+        profiles.write_text(text)
+        with project.connect() as admin:
+            admin.execute(f"drop owned by {role}")
+            admin.execute(f"drop role {role}")

@@ -83,8 +83,22 @@ class PostgresWarehouse(Warehouse):
         target = _ddl_target(statement)
         if target is not None:
             self._check_name(target)
+        try:
+            self._execute(statement, params, scratch=target is not None and
+                          target.db == "pg_temp")
+        except WarehouseError:
+            # CREATE ... IF NOT EXISTS may fail for what exists: PostgreSQL checks the right to
+            # create a schema before whether it exists (a user who may only use the schema is
+            # refused), and a session that created it at the same moment makes ours fail.
+            if_missing = isinstance(statement, exp.Create) and statement.args.get("exists")
+            idle = self._con.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+            if if_missing and idle and target is not None and self._exists(statement, target):
+                return
+            raise
+
+    def _execute(self, statement: Statement, params: Sequence[Any], *, scratch: bool) -> None:
         query, args = self._sql(statement, params)
-        if self.read_only and target is not None and target.db == "pg_temp":
+        if self.read_only and scratch:
             # A read-only session refuses CREATE even of TEMP tables; its scratch tables live in
             # pg_temp (gone with the session), so only their DDL runs read-write.
             with self._guard(), self._con.transaction():
@@ -93,6 +107,14 @@ class PostgresWarehouse(Warehouse):
             return
         with self._guard():
             self._con.execute(query, args)
+
+    def _exists(self, create: exp.Create, target: exp.Table) -> bool:
+        """Whether the schema, table or view a CREATE ... IF NOT EXISTS names exists."""
+        if str(create.args.get("kind")).upper() == "SCHEMA":
+            return bool(self.fetch("select to_regnamespace(%s) is not null",
+                                   [self.render(exp.to_identifier(target.name, quoted=True))]
+                                   )[0][0])
+        return self._column_types(target) is not None
 
     def fetch(self, statement: Statement, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         query, args = self._sql(statement, params)
