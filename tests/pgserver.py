@@ -32,7 +32,7 @@ def find_bindir() -> Path | None:
     version, or the PATH."""
     explicit = os.environ.get("BATCHSQL_PG_BINDIR")
     if explicit:
-        return Path(explicit)
+        return Path(explicit) if (Path(explicit) / "initdb").exists() else None
     versions = sorted((p for p in DEBIAN_BINDIRS.glob("*/bin") if (p / "initdb").exists()),
                       key=lambda p: int(re.sub(r"\D", "", p.parent.name) or 0))
     if versions:
