@@ -43,6 +43,7 @@ from batchsql.warehouses import postgres_values as values  # noqa: E402
 #: Stands for a bound parameter while the rest of a statement's text has its ``%`` doubled.
 _PARAM = "__batchsql_param__"
 
+
 class PostgresWarehouse(Warehouse):
     """One PostgreSQL database, one autocommit connection; ``transaction()`` groups writes."""
 
@@ -61,11 +62,15 @@ class PostgresWarehouse(Warehouse):
         # JSON comes back as its text, as from DuckDB; Arrow has no type for "any JSON".
         for name in ("json", "jsonb"):
             self._con.adapters.register_loader(name, TextLoader)
-        if role:
-            self.execute(pgsql.SQL("set role {}").format(pgsql.Identifier(role))
-                         .as_string(self._con))
-        # 63 bytes unless the server was built otherwise.
-        self._max_name = int(self.fetch("show max_identifier_length")[0][0])
+        try:
+            if role:
+                self.execute(pgsql.SQL("set role {}").format(pgsql.Identifier(role))
+                             .as_string(self._con))
+            # 63 bytes unless the server was built otherwise.
+            self._max_name = int(self.fetch("show max_identifier_length")[0][0])
+        except WarehouseError:
+            self._con.close()
+            raise
 
     @classmethod
     def from_target(cls, target: Target, *, base_dir: Path | None, open_wait: float,
@@ -149,11 +154,13 @@ class PostgresWarehouse(Warehouse):
         name = f"_batchsql_{uuid.uuid4().hex}".encode()
         pgconn = self._con.pgconn
         with self._con.lock:
-            prepared = pgconn.prepare(name, query.encode(self._con.info.encoding))
-            if prepared.error_message:
-                raise WarehouseError(prepared.error_message.decode(errors="replace").strip())
-            result = pgconn.describe_prepared(name)
-            pgconn.exec_(b"deallocate " + name)
+            result = pgconn.prepare(name, query.encode(self._con.info.encoding))
+            if not result.error_message:
+                result = pgconn.describe_prepared(name)
+                pgconn.exec_(b"deallocate " + name)
+        if result.error_message:
+            text = result.error_message.decode(errors="replace").strip()
+            raise WarehouseError(self._scrub(text.removeprefix("ERROR:").strip()))
         columns = [(result.fname(i) or b"").decode() for i in range(result.nfields)]
         oids = [result.ftype(i) for i in range(result.nfields)]
         mods = [result.fmod(i) for i in range(result.nfields)]
