@@ -229,7 +229,7 @@ def test_describe_does_not_run_the_query(wh: Warehouse) -> None:
     assert described == [("n", "bigint"), ("v", "character varying(5)"),
                          ("d", "numeric(4,1)"), ("j", "jsonb")]
     assert wh.fetch("select is_called from counter") == [(False,)]
-    with pytest.raises(WarehouseError, match='^relation "nowhere" does not exist'):
+    with pytest.raises(WarehouseError, match=r'^relation "nowhere" does not exist'):
         wh.describe("select * from nowhere")
 
 
@@ -297,3 +297,32 @@ def test_a_user_who_may_only_use_its_schemas_runs(project: Project, pg_server: P
         with project.connect() as admin:
             admin.execute(f"drop owned by {role}")
             admin.execute(f"drop role {role}")
+
+
+# --- query plans -------------------------------------------------------------------------------
+
+@pytest.mark.warehouses("postgres")
+def test_selection_queries_are_joins_not_per_row_subqueries(project: Project) -> None:
+    """PostgreSQL runs a correlated subquery it cannot turn into a join once per row: the
+    queries over the stage and the output must plan as joins, or they grow quadratically."""
+    project.run()
+    t = sql.parse_table
+    stage, output = t("analytics._batchsql_labels_stage"), t("analytics.labels")
+    requests, batches = t("analytics._batchsql_labels_requests"), t("analytics._batchsql_batches")
+    key = ["ticket_id"]
+    pending = sql.pending_rows(stage, output, requests, batches, key, 3)
+    queries = {
+        "pending": pending, "given_up": sql.given_up(stage, output, key, 3),
+        "answered": sql.answered_rows(stage, output, key),
+        "in_flight": sql.rows_in_flight(stage, requests, batches, key),
+        "reusable": sql.reusable_figures(pending, output),
+        "to_send": sql.pending_rows(stage, output, requests, batches, key, 3, exclude_run=True,
+                                    skip_answered=True),
+    }
+    with project.connect() as wh:
+        for name, query in queries.items():
+            # The one parameter (a run id) as a literal: EXPLAIN takes no bound values.
+            text = query.transform(lambda n: exp.Literal.string("run")
+                                   if isinstance(n, exp.Placeholder) else n)
+            plan_text = "\n".join(r[0] for r in wh.fetch("explain " + wh.render(text)))
+            assert "SubPlan" not in plan_text, f"{name}:\n{plan_text}"
