@@ -74,8 +74,27 @@ def _databricks(kind: exp.DataType) -> exp.DataType:
     return kind
 
 
+_T = exp.DataType.Type
+#: Types that hold other values: PostgreSQL has native arrays only of scalars.
+_NESTED = {_T.ARRAY, _T.STRUCT, _T.MAP, _T.JSON, _T.JSONB}
+
+
+def _postgres(kind: exp.DataType) -> exp.DataType:
+    """PostgreSQL: objects, arrays of anything but scalars, and JSON become JSONB.
+
+    Arrays of scalars stay native (``VARCHAR[]``, embeddings ``REAL[]``): PostgreSQL arrays
+    of arrays must be rectangular, which answers need not be, and it has no STRUCT.
+    """
+    if kind.this == _T.ARRAY and kind.expressions and kind.expressions[0].this not in _NESTED:
+        return kind
+    if kind.this in _NESTED:
+        return exp.DataType.build(_T.JSONB)
+    return kind
+
+
 #: dialect -> how to adjust a dialect-neutral answer type; a dialect not listed keeps it.
 _MAPPERS: dict[str, Mapper] = {
+    "postgres": _postgres,
     "snowflake": _snowflake,
     "bigquery": _bigquery,
     "databricks": _databricks,

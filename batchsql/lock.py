@@ -42,6 +42,8 @@ _NAMES = [n for n, _ in LOCK_COLUMNS]
 
 #: Rounds without a pause (stale takeovers, failed inserts with nobody holding) before giving up.
 _MAX_SPINS = 10
+#: Attempts at creating the lock table while other runs may be creating it too.
+_CREATE_TRIES = 3
 
 
 @dataclass(frozen=True)
@@ -226,15 +228,21 @@ class SpecLock:
     def _ensure_table(self) -> None:
         if self._ready:
             return
-        try:
-            schema = sql.create_schema(self.table)
-            if schema is not None:
-                self.wh.execute(schema)
-            self.wh.execute(create_lock_table(self.table, self.wh.dialect))
-        except WarehouseError:
-            # Another run may have created it at the same moment; only a missing table matters.
-            if self.wh.table_columns(self.table) is None:
-                raise
+        for attempt in range(_CREATE_TRIES):
+            try:
+                schema = sql.create_schema(self.table)
+                if schema is not None:
+                    self.wh.execute(schema)
+                self.wh.execute(create_lock_table(self.table, self.wh.dialect))
+                break
+            except WarehouseError:
+                # Another run may be creating the schema or table at the same moment, and its
+                # commit made ours fail: try again. Only a table that stays missing matters.
+                if self.wh.table_columns(self.table) is not None:
+                    break
+                if attempt == _CREATE_TRIES - 1:
+                    raise
+                time.sleep(random.uniform(0.01, 0.1))
         self._ready = True
 
     def _holders(self) -> list[Holder]:

@@ -218,18 +218,25 @@ def reuse_answers(pending: exp.Select, output: exp.Table, key: Sequence[str],
 
 def given_up(stage: exp.Table, output: exp.Table, key: Sequence[str],
              max_attempts: int) -> exp.Select:
-    """Count of current requests whose failures reached ``max_attempts`` without a success."""
+    """Count of current requests whose failures reached ``max_attempts`` without a success.
+
+    Failures are counted once per (key, fingerprint) and joined: a correlated count per stage
+    row is quadratic where the planner does not decorrelate it (PostgreSQL).
+    """
     failures = (
-        exp.select(exp.Count(this=exp.Star()))
-        .from_(output.copy().as_(alias("o")))
-        .where(eq_keys(key, "o", "s"))
-        .where(col("_fingerprint", "o").eq(col("_fingerprint", "s")))
-        .where(col("_status", "o").isin(*(exp.Literal.string(s) for s in ATTEMPT_STATUSES)))
+        exp.select(*(col(k) for k in key), col("_fingerprint"),
+                   exp.Count(this=exp.Star()).as_(alias("_failures")))
+        .from_(output.copy())
+        .where(col("_status").isin(*(exp.Literal.string(s) for s in ATTEMPT_STATUSES)))
+        .group_by(*(col(k) for k in key), col("_fingerprint"))
     )
     done = _succeeded(output, key)
     return (
         exp.select(exp.Count(this=exp.Star())).from_(stage.copy().as_(alias("s")))
-        .where(failures.subquery() >= exp.Literal.number(max_attempts))
+        .join(failures.subquery(alias("f")),
+              on=exp.and_(eq_keys(key, "f", "s"),
+                          col("_fingerprint", "f").eq(col("_fingerprint", "s"))))
+        .where(col("_failures", "f") >= exp.Literal.number(max_attempts))
         .where(exp.Not(this=exp.Exists(this=done)))
     )
 

@@ -8,6 +8,7 @@ with the ones they apply to (e.g. a test of DuckDB's file lock).
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,8 @@ from batchsql.emulator import EmulatorServer, Faults
 from batchsql.profiles import load_target
 from batchsql.runner import RunSummary
 from batchsql.warehouses import Warehouse, connect
+
+from . import pgserver
 
 _SQL_OF_ARROW = {pa.int64(): "bigint", pa.string(): "varchar", pa.float64(): "double",
                  pa.bool_(): "boolean"}
@@ -67,8 +70,22 @@ def duckdb_target(_request: pytest.FixtureRequest, folder: Path) -> dict[str, An
     return {"type": "duckdb", "path": "warehouse.duckdb"}
 
 
+#: The test server's password reaches profiles through env_var(), as a user's would.
+PG_PASSWORD_VAR = "BATCHSQL_TEST_PG_PASSWORD"
+
+
+def postgres_target(request: pytest.FixtureRequest, folder: Path) -> dict[str, Any]:
+    """A fresh database on the suite's PostgreSQL server, dropped after the test."""
+    server: pgserver.PgServer = request.getfixturevalue("pg_server")
+    name = server.create_database()
+    request.addfinalizer(lambda: server.drop_database(name))
+    return {"type": "postgres", "host": server.host, "port": server.port, "user": server.user,
+            "password": f"{{{{ env_var('{PG_PASSWORD_VAR}') }}}}", "dbname": name,
+            "schema": "public"}
+
+
 #: The warehouses a ``project`` test runs on, when it names none with the marker.
-WAREHOUSES: dict[str, TargetFor] = {"duckdb": duckdb_target}
+WAREHOUSES: dict[str, TargetFor] = {"duckdb": duckdb_target, "postgres": postgres_target}
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -76,6 +93,37 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         marker = metafunc.definition.get_closest_marker("warehouses")
         wanted = marker.args if marker else tuple(WAREHOUSES)
         metafunc.parametrize("warehouse", [w for w in wanted if w in WAREHOUSES])
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[pgserver.PgServer]:
+    """The suite's PostgreSQL server, started once from the installed binaries.
+
+    Without binaries (or the driver) PostgreSQL tests are skipped, except on CI (``CI`` set),
+    where .ci/run installs them and a skip would hide that they did not run.
+    """
+    bindir = pgserver.find_bindir()
+    missing = None
+    if bindir is None:
+        missing = ("no PostgreSQL binaries (initdb, pg_ctl) found in /usr/lib/postgresql/*/bin,"
+                   " $BATCHSQL_PG_BINDIR or PATH; install the Debian package 'postgresql'")
+    else:
+        try:
+            import psycopg  # noqa: F401
+        except ImportError:
+            missing = "the PostgreSQL driver is missing: pip install -e '.[test]'"
+    if missing is not None:
+        if os.environ.get("CI"):
+            pytest.fail(missing)
+        pytest.skip(missing)
+    assert bindir is not None
+    server = pgserver.start(bindir)
+    os.environ[PG_PASSWORD_VAR] = server.password  # subprocess CLIs inherit it
+    try:
+        yield server
+    finally:
+        server.stop()
+        os.environ.pop(PG_PASSWORD_VAR, None)
 
 
 @pytest.fixture

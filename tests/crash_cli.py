@@ -9,6 +9,7 @@ test hooks in it.
 
 from __future__ import annotations
 
+import importlib
 import os
 import signal
 import sys
@@ -16,9 +17,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from batchsql.errors import BatchsqlError
 from batchsql.providers.openai import OpenAIProvider
 from batchsql.state import State
-from batchsql.warehouses.duckdb import DuckDBWarehouse
+from batchsql.warehouses import KINDS, Warehouse
 
 
 def die() -> None:
@@ -48,15 +50,22 @@ def half_downloaded(self: OpenAIProvider, file_id: str, dest: Path) -> Path:
 
 def mid_write() -> None:
     """Kill inside the collect transaction, after the outcome rows were inserted."""
-    original = DuckDBWarehouse.execute
+    for module, name in KINDS.values():
+        try:
+            cls: type[Warehouse] = getattr(importlib.import_module(module), name)
+        except (ImportError, BatchsqlError):  # a warehouse whose driver is not installed
+            continue
+        cls.execute = _dying_after_outcomes(cls.execute)  # type: ignore[method-assign]
 
-    def execute(self: DuckDBWarehouse, statement: Any, params: Any = ()) -> None:
+
+def _dying_after_outcomes(original: Callable[..., None]) -> Callable[..., None]:
+    def execute(self: Warehouse, statement: Any, params: Any = ()) -> None:
         original(self, statement, params)
         text = self.render(statement)
         if text.startswith("INSERT") and "_collect" in text:  # outcomes joined from the stage
             die()
 
-    DuckDBWarehouse.execute = execute  # type: ignore[method-assign]
+    return execute
 
 
 POINTS: dict[str, Callable[[], None]] = {

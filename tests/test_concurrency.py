@@ -45,7 +45,9 @@ def test_second_process_is_refused_then_waits(project: Project) -> None:
     refused = start_cli(project)
     out, err = refused.communicate(timeout=60)
     assert refused.returncode == 1, out + err
-    assert f"another process (PID {first.pid})" in err
+    # DuckDB refuses to open a file another process holds; elsewhere the spec lock refuses.
+    # Either way the message names the process that holds it.
+    assert f"(pid {first.pid})" in err.lower(), err
     assert "Traceback" not in err
 
     patient = start_cli(project, "--lock-wait", "60")

@@ -300,6 +300,27 @@ def add_docs(project: Project, rows: list[tuple[int, str, str]]) -> None:
         "body": pa.array(bodies, pa.string())}))
 
 
+#: The type of the embedding column as each warehouse names it, and the function that says so.
+VECTOR_TYPE = {"duckdb": "FLOAT[]", "postgres": "real[]"}
+TYPEOF = {"duckdb": "typeof", "postgres": "pg_typeof"}
+
+#: Cosine similarity of every pair of documents, and each vector's norm. DuckDB has list
+#: functions; PostgreSQL (without the pgvector extension) sums over the unnested arrays.
+VECTOR_SQL = {
+    "duckdb": ("select a.doc_id, b.doc_id, list_cosine_similarity(a.embedding, b.embedding) "
+               "from analytics.doc_vectors_current a, analytics.doc_vectors_current b "
+               "where a.doc_id < b.doc_id",
+               "select sqrt(list_dot_product(embedding, embedding)) "
+               "from analytics.doc_vectors_current"),
+    "postgres": ("select a.doc_id, b.doc_id, sum(x * y) / sqrt(sum(x * x) * sum(y * y)) "
+                 "from analytics.doc_vectors_current a, analytics.doc_vectors_current b, "
+                 "unnest(a.embedding::float8[], b.embedding::float8[]) as u(x, y) "
+                 "where a.doc_id < b.doc_id group by a.doc_id, b.doc_id",
+                 "select sqrt(sum(x * x)) from analytics.doc_vectors_current, "
+                 "unnest(embedding::float8[]) as u(x) group by doc_id"),
+}
+
+
 @pytest.mark.parametrize("encoding", ["base64", "float"])
 def test_embeddings_end_to_end(project: Project, encoding: str) -> None:
     add_docs(project, DOCS)
@@ -313,19 +334,22 @@ def test_embeddings_end_to_end(project: Project, encoding: str) -> None:
     sent = project.emulator.list_batches()[0]
     assert sent["endpoint"] == "/v1/embeddings"
 
-    rows = project.query("select doc_id, typeof(embedding), len(embedding) "
-                         "from analytics.doc_vectors_current order by doc_id")
-    assert rows == [(d[0], "FLOAT[]", 16) for d in DOCS]
-    pairs = dict(((a, b), (round(s1, 5), round(s2, 5))) for a, b, s1, s2 in project.query(
-        "select a.doc_id, b.doc_id, list_cosine_similarity(a.embedding, b.embedding), "
-        "array_cosine_similarity(a.embedding::FLOAT[16], b.embedding::FLOAT[16]) "
-        "from analytics.doc_vectors_current a, analytics.doc_vectors_current b "
-        "where a.doc_id < b.doc_id"))
-    assert pairs[(1, 2)] == (1.0, 1.0)  # identical texts, identical vectors
-    assert all(abs(s1) < 0.99 and s1 == s2 for k, (s1, s2) in pairs.items() if k != (1, 2))
-    norms = project.query("select sqrt(list_dot_product(embedding, embedding)) "
-                          "from analytics.doc_vectors_current")
-    assert all(abs(n[0] - 1) < 1e-5 for n in norms)  # the emulator answers unit vectors
+    rows = project.query(f"select doc_id, {TYPEOF[project.warehouse]}(embedding), "
+                         "cardinality(embedding) from analytics.doc_vectors_current "
+                         "order by doc_id")
+    assert rows == [(d[0], VECTOR_TYPE[project.warehouse], 16) for d in DOCS]
+    similarity_sql, norm_sql = VECTOR_SQL[project.warehouse]
+    pairs = {(a, b): round(s, 5) for a, b, s in project.query(similarity_sql)}
+    assert pairs[(1, 2)] == 1.0  # identical texts, identical vectors
+    assert len(pairs) == 6 and all(abs(s) < 0.99 for k, s in pairs.items() if k != (1, 2))
+    norms = project.query(norm_sql)
+    assert len(norms) == 4 and all(abs(n[0] - 1) < 1e-5 for n in norms)  # unit vectors
+    if project.warehouse == "duckdb":  # the README's fixed-size form gives the same
+        fixed = project.query(
+            "select array_cosine_similarity(a.embedding::FLOAT[16], b.embedding::FLOAT[16]), "
+            "list_cosine_similarity(a.embedding, b.embedding) from analytics.doc_vectors_current "
+            "a, analytics.doc_vectors_current b where a.doc_id < b.doc_id")
+        assert all(s1 == s2 for s1, s2 in fixed)
 
     again = project.run()
     assert (again.selected, again.submitted, again.collected_batches) == (0, 0, 0)
@@ -345,8 +369,8 @@ def test_wrong_length_vectors_are_retried(project: Project) -> None:
     project.emulator.set_faults(Faults())
     second = project.run()
     assert (second.selected, second.succeeded) == (1, 1)
-    assert project.query("select _attempt, len(embedding) from analytics.doc_vectors_current "
-                         "where doc_id = 3") == [(2, 16)]
+    assert project.query("select _attempt, cardinality(embedding) "
+                         "from analytics.doc_vectors_current where doc_id = 3") == [(2, 16)]
 
 
 def test_empty_text_fails_without_being_sent(project: Project) -> None:

@@ -1,7 +1,8 @@
-"""The spec lock on real DuckDB: two runs of one spec never hold it at once.
+"""The spec lock: two runs of one spec never hold it at once.
 
-Two connections to one database file stand in for two runs (DuckDB lets one process open a file
-several times); a real second process stands in for a run that holds the file itself.
+Two connections to one database stand in for two runs: on DuckDB (which lets one process open a
+file several times) and on PostgreSQL, where the primary key is enforced by a server. A real
+second process stands in for a run that holds a DuckDB file itself.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
@@ -24,7 +26,11 @@ import pytest
 from batchsql import sql
 from batchsql.errors import LockedError
 from batchsql.lock import Holder, SpecLock, insert_lock
+from batchsql.profiles import ProviderSettings, Target
+from batchsql.warehouses import Warehouse, connect
 from batchsql.warehouses.duckdb import DuckDBWarehouse
+
+from .conftest import PG_PASSWORD_VAR, postgres_target
 
 LOCKS = sql.parse_table("analytics._batchsql_locks")
 
@@ -34,28 +40,36 @@ def db(tmp_path: Path) -> Path:
     return tmp_path / "batchsql.duckdb"
 
 
-@pytest.fixture
-def two(db: Path) -> Iterator[tuple[DuckDBWarehouse, DuckDBWarehouse]]:
+@pytest.fixture(params=["duckdb", "postgres"])
+def two(db: Path, request: pytest.FixtureRequest,
+        tmp_path: Path) -> Iterator[tuple[Warehouse, Warehouse]]:
     """Two runs: two connections to one database."""
-    first, second = duckdb.connect(str(db)), duckdb.connect(str(db))
-    yield DuckDBWarehouse(connection=first), DuckDBWarehouse(connection=second)
-    first.close()
-    second.close()
+    if request.param == "duckdb":
+        first, second = duckdb.connect(str(db)), duckdb.connect(str(db))
+        yield DuckDBWarehouse(connection=first), DuckDBWarehouse(connection=second)
+        first.close()
+        second.close()
+        return
+    fields = postgres_target(request, tmp_path)
+    target = Target("p", "t", "postgres", {**fields, "password": os.environ[PG_PASSWORD_VAR]},
+                    ProviderSettings(), tmp_path / "profiles.yml")
+    with connect(target) as first, connect(target) as second:
+        yield first, second
 
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 
 
-def plant(wh: DuckDBWarehouse, spec: str, run_id: str, *, host: str, pid: int,
+def plant(wh: Warehouse, spec: str, run_id: str, *, host: str, pid: int,
           seen: dt.datetime) -> None:
     """A holder's row as another run would have left it."""
     SpecLock(wh, LOCKS, "_", "_")._ensure_table()
     wh.execute(insert_lock(LOCKS), [spec, run_id, "bob", host, pid, seen, seen])
 
 
-def rows(wh: DuckDBWarehouse) -> list[tuple[str, str]]:
-    return wh.fetch('select spec, run_id from analytics._batchsql_locks order by all')
+def rows(wh: Warehouse) -> list[tuple[str, str]]:
+    return wh.fetch("select spec, run_id from analytics._batchsql_locks order by spec, run_id")
 
 
 def dead_pid() -> int:
@@ -84,7 +98,7 @@ def test_acquire_release_reacquire(db: Path) -> None:
     wh.close()
 
 
-def test_second_run_is_refused_naming_the_holder(two: tuple[DuckDBWarehouse, ...]) -> None:
+def test_second_run_is_refused_naming_the_holder(two: tuple[Warehouse, ...]) -> None:
     first, second = two
     with SpecLock(first, LOCKS, "ticket_labels", "3f2a9c0d11aa4b2c"):
         other = SpecLock(second, LOCKS, "ticket_labels", "run-two")
@@ -103,7 +117,7 @@ def test_second_run_is_refused_naming_the_holder(two: tuple[DuckDBWarehouse, ...
         assert rows(second) == [("ticket_labels", "3f2a9c0d11aa4b2c")]
 
 
-def test_waiting_run_gets_the_lock_once_released(two: tuple[DuckDBWarehouse, ...]) -> None:
+def test_waiting_run_gets_the_lock_once_released(two: tuple[Warehouse, ...]) -> None:
     first, second = two
     holder = SpecLock(first, LOCKS, "ticket_labels", "run-one")
     holder.acquire()
@@ -121,7 +135,7 @@ def test_waiting_run_gets_the_lock_once_released(two: tuple[DuckDBWarehouse, ...
     waiter.release()
 
 
-def test_wait_runs_out(two: tuple[DuckDBWarehouse, ...]) -> None:
+def test_wait_runs_out(two: tuple[Warehouse, ...]) -> None:
     first, second = two
     with SpecLock(first, LOCKS, "ticket_labels", "run-one"):
         waiter = SpecLock(second, LOCKS, "ticket_labels", "run-two", wait=0.4, poll=0.05)
@@ -155,7 +169,7 @@ def test_silent_holder_is_taken_over_and_a_live_one_is_not(db: Path) -> None:
     wh.close()
 
 
-def test_heartbeat_keeps_the_lock_and_notices_a_takeover(two: tuple[DuckDBWarehouse, ...],
+def test_heartbeat_keeps_the_lock_and_notices_a_takeover(two: tuple[Warehouse, ...],
                                                          ) -> None:
     first, second = two
     slow = SpecLock(first, LOCKS, "ticket_labels", "run-slow", stale_after=0.2)
@@ -176,14 +190,14 @@ def test_heartbeat_keeps_the_lock_and_notices_a_takeover(two: tuple[DuckDBWareho
     fresh.release()
 
 
-def test_different_specs_do_not_block_each_other(two: tuple[DuckDBWarehouse, ...]) -> None:
+def test_different_specs_do_not_block_each_other(two: tuple[Warehouse, ...]) -> None:
     first, second = two
     with SpecLock(first, LOCKS, "ticket_labels", "run-one"), \
             SpecLock(second, LOCKS, "invoice_tags", "run-two"):
         assert rows(first) == [("invoice_tags", "run-two"), ("ticket_labels", "run-one")]
 
 
-def test_release_never_deletes_another_holders_row(two: tuple[DuckDBWarehouse, ...]) -> None:
+def test_release_never_deletes_another_holders_row(two: tuple[Warehouse, ...]) -> None:
     first, second = two
     with SpecLock(first, LOCKS, "ticket_labels", "run-one"):
         loser = SpecLock(second, LOCKS, "ticket_labels", "run-two")
@@ -194,7 +208,7 @@ def test_release_never_deletes_another_holders_row(two: tuple[DuckDBWarehouse, .
         assert rows(second) == [("ticket_labels", "run-one")]
 
 
-def test_unenforced_primary_key_still_keeps_runs_apart(two: tuple[DuckDBWarehouse, ...]) -> None:
+def test_unenforced_primary_key_still_keeps_runs_apart(two: tuple[Warehouse, ...]) -> None:
     """Snowflake, BigQuery and Databricks accept a primary key but do not enforce it."""
     first, second = two
     first.execute("create schema analytics")
@@ -276,3 +290,36 @@ def test_other_open_failures_stay_warehouse_errors(tmp_path: Path) -> None:
     with pytest.raises(WarehouseError, match="cannot open DuckDB database") as failed:
         DuckDBWarehouse(tmp_path / "no" / "such" / "dir" / "x.duckdb")
     assert not isinstance(failed.value, LockedError)
+
+
+def race(two: tuple[Warehouse, ...], table: Any) -> dict[str, object]:
+    """Both runs try to take one spec's lock at the same instant: what each ended with."""
+    barrier = threading.Barrier(len(two))
+    outcome: dict[str, object] = {}
+
+    def take(wh: Warehouse, run_id: str) -> None:
+        lock = SpecLock(wh, table, "ticket_labels", run_id)
+        barrier.wait()
+        try:
+            lock.acquire()
+            outcome[run_id] = lock
+        except Exception as e:  # anything but a clean refusal fails the test
+            outcome[run_id] = e
+
+    threads = [threading.Thread(target=take, args=(wh, f"run-{i}")) for i, wh in enumerate(two)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return outcome
+
+
+def test_two_runs_racing_for_a_new_lock_table_never_both_hold_it(
+        two: tuple[Warehouse, ...]) -> None:
+    """Both start at once where the lock table (and its schema) do not exist yet."""
+    for round_ in range(5):
+        outcome = race(two, sql.parse_table(f"race{round_}._batchsql_locks"))
+        held = [v for v in outcome.values() if isinstance(v, SpecLock)]
+        refused = [v for v in outcome.values() if isinstance(v, LockedError)]
+        assert (len(held), len(refused)) == (1, 1), outcome
+        held[0].release()

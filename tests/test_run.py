@@ -1,9 +1,10 @@
-"""End to end: spec -> DuckDB rows -> the openai SDK over HTTP -> emulator -> output table."""
+"""End to end: spec -> warehouse rows -> the openai SDK over HTTP -> emulator -> output table."""
 
 from __future__ import annotations
 
 import json
 
+import pyarrow as pa
 import pytest
 
 from batchsql import api
@@ -208,3 +209,51 @@ def test_the_raw_result_line_is_kept(project: Project) -> None:
     line = json.loads(raw)
     assert line["response"]["status_code"] == 200
     assert line["response"]["body"]["model"].startswith("gpt-4o-mini")
+
+
+QUOTED = """\
+name: quoted
+source:
+  table: '"Raw Data"."Order"'
+  key: Ticket ID
+prompt:
+  user: "{{ Group }}: {{ select }}"
+model: gpt-4o-mini
+output:
+  table: '"Out Put"."Select Labels"'
+  columns:
+    Label: {type: string, enum: [billing, bug, other]}
+"""
+
+
+def test_names_with_capitals_spaces_and_keywords(project: Project) -> None:
+    project.load('"Raw Data"."Order"', pa.table({
+        "Ticket ID": pa.array([1, 2], pa.int64()), "Group": pa.array(["billing", "bug"]),
+        "select": pa.array(["Charged twice", "It crashes"])}))
+    project.write_spec(QUOTED)
+    assert project.run().succeeded == 2
+    rows = project.query('select "Ticket ID", "Label" from "Out Put"."Select Labels_current" '
+                         'order by "Ticket ID"')
+    assert [r[0] for r in rows] == [1, 2] and all(r[1] in ("billing", "bug", "other")
+                                                  for r in rows)
+    assert project.run().selected == 0
+
+
+def test_keys_of_other_types(project: Project) -> None:
+    # (and a source whose SQL holds '%', which some drivers read as a placeholder)
+    uid = "cast('00000000-0000-0000-0000-00000000000' || ticket_id as uuid)"
+    project.write_spec(SPEC.replace(
+        "sql: select ticket_id, subject, body from raw.tickets\n  key: ticket_id",
+        f"sql: select {uid} as uid, cast(ticket_id as decimal(10, 2)) as amount, "
+        "cast('2026-01-0' || ticket_id as date) as day, subject, body from raw.tickets "
+        "where body like '%e%'\n"
+        "  key: [uid, amount, day]"))
+    project.write_tickets(TICKETS[:3])
+    assert project.run().succeeded == 3
+    rows = project.query("select cast(uid as varchar), amount, day, label "
+                         "from analytics.labels_current order by day")
+    assert [(r[0][-1], int(r[1]), r[2].day) for r in rows] == [("1", 1, 1), ("2", 2, 2),
+                                                                ("3", 3, 3)]
+    assert project.run().selected == 0
+    project.write_tickets(TICKETS[:4])
+    assert project.run().submitted == 1

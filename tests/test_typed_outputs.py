@@ -509,38 +509,68 @@ def test_invalid_answers_name_the_path(typed_spec: Spec, answer: str, problem: s
     assert out.values == {}
 
 
-# --- end to end: typed columns in DuckDB ----------------------------------------------------
+# --- end to end: typed columns in the warehouse -----------------------------------------------
 
-def test_typed_columns_round_trip_into_duckdb(project: Project) -> None:
+#: The output table's answer column types as each warehouse describes them. PostgreSQL has no
+#: STRUCT: objects and arrays of objects are JSONB there; arrays of scalars stay native arrays.
+TYPED_COLUMNS = {
+    "duckdb": {"label": "VARCHAR", "tags": "VARCHAR[]", "urgency": "BIGINT",
+               "customer": "STRUCT(language VARCHAR, mood VARCHAR, "
+                           "address STRUCT(city VARCHAR, zip BIGINT))",
+               "steps": "STRUCT(action VARCHAR, minutes DOUBLE, done BOOLEAN)[]"},
+    "postgres": {"label": "character varying", "tags": "character varying[]",
+                 "urgency": "bigint", "customer": "jsonb", "steps": "jsonb"},
+}
+
+#: In each warehouse's SQL: the answers with the type of a nested value and a list's length,
+#: and the count of nested list elements that pass a condition on one of their fields.
+NESTED_SQL = {
+    "duckdb": ("select ticket_id, label, tags, customer, steps, urgency, "
+               "typeof(customer.address.zip), cardinality(keywords) "
+               "from analytics.labels_current order by ticket_id",
+               "select count(*) from (select unnest(steps) as s "
+               "from analytics.labels_current) where s.minutes >= 0"),
+    "postgres": ("select ticket_id, label, tags, customer, steps, urgency, "
+                 "jsonb_typeof(customer->'address'->'zip'), cardinality(keywords) "
+                 "from analytics.labels_current order by ticket_id",
+                 "select count(*) from analytics.labels_current, jsonb_array_elements(steps) s "
+                 "where (s->>'minutes')::float8 >= 0"),
+}
+ZIP_TYPE = {"duckdb": "BIGINT", "postgres": "number"}
+
+
+def decoded(value: Any) -> Any:
+    """A nested value as Python data: DuckDB gives STRUCTs as dicts, PostgreSQL JSONB as text."""
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def test_typed_columns_round_trip_into_the_warehouse(project: Project) -> None:
     project.write_spec(TYPED)
     first = project.run()
     assert (first.submitted, first.succeeded) == (N, N)
-    types = {name: kind for name, kind, *_ in project.query("describe analytics.labels")}
-    assert types["label"] == "VARCHAR"
-    assert types["tags"] == "VARCHAR[]"
-    # (DuckDB quotes the field names that are SQL keywords.)
-    assert types["customer"].replace('"', "") == ("STRUCT(language VARCHAR, mood VARCHAR, "
-                                                  "address STRUCT(city VARCHAR, zip BIGINT))")
-    assert types["steps"].replace('"', "") == ("STRUCT(action VARCHAR, minutes DOUBLE, "
-                                               "done BOOLEAN)[]")
-    assert types["urgency"] == "BIGINT"
-    rows = project.query("select ticket_id, label, tags, customer, steps, urgency, "
-                         "typeof(customer.address.zip), len(keywords) "
-                         "from analytics.labels_current order by ticket_id")
+    with project.connect() as wh:
+        # (DuckDB quotes the field names that are SQL keywords.)
+        types = {n: k.replace('"', "") for n, k in wh.describe("select * from analytics.labels")}
+    assert {n: types[n] for n in TYPED_COLUMNS[project.warehouse]} \
+        == TYPED_COLUMNS[project.warehouse]
+    rows_sql, nested_sql = NESTED_SQL[project.warehouse]
+    rows = project.query(rows_sql)
     assert [r[0] for r in rows] == [t[0] for t in TICKETS]
     for _, label, tags, customer, steps, urgency, zip_type, keywords in rows:
+        customer, steps = decoded(customer), decoded(steps)
         assert label in ("billing", "bug", "feature_request", "account", "other")
         assert isinstance(tags, list) and 1 <= len(tags) <= 3
         assert isinstance(customer, dict) and customer["mood"] in ("angry", "neutral", "happy")
         assert customer["address"] is None or 1000 <= customer["address"]["zip"] <= 9999
         assert isinstance(steps, list) and all(isinstance(s["done"], bool) for s in steps)
         assert urgency is None or 1 <= urgency <= 5
-        assert zip_type == "BIGINT" and keywords <= 5
+        # A JSON null address has no zip in PostgreSQL; DuckDB's NULL struct keeps its type.
+        has_zip = customer["address"] is not None or project.warehouse == "duckdb"
+        assert zip_type == (ZIP_TYPE[project.warehouse] if has_zip else None)
+        assert keywords <= 5
     assert dict((r[0], r[1]) for r in rows)[1] == "billing"
     # Nested values are queryable as SQL, not strings to parse.
-    unnested = project.query("select count(*) from (select unnest(steps) as s "
-                             "from analytics.labels_current) where s.minutes >= 0")
-    assert unnested[0][0] >= N
+    assert project.query(nested_sql)[0][0] >= N
     again = project.run()
     assert (again.selected, again.submitted) == (0, 0)
 
@@ -592,13 +622,14 @@ def test_json_format_end_to_end(project: Project) -> None:
     assert first.outcomes == {"succeeded": N - 1, "invalid_output": 1}
     types = dict(project.query("select column_name, data_type from information_schema.columns "
                                "where table_name = 'labels' and column_name = 'answer'"))
-    assert types == {"answer": "JSON"}
+    assert types == {"answer": {"duckdb": "JSON", "postgres": "jsonb"}[project.warehouse]}
     error = project.query("select _error from analytics.labels where ticket_id = 3")[0][0]
     assert error == "answer is a JSON list, expected an object"
-    rows = project.query("select answer, answer->>'$.emulator', json_type(answer) "
+    json_type = {"duckdb": "json_type", "postgres": "jsonb_typeof"}[project.warehouse]
+    rows = project.query(f"select answer, answer->>'emulator', {json_type}(answer) "
                          "from analytics.labels_current")
     assert len(rows) == N - 1
-    assert all(isinstance(json.loads(a), dict) and e == "batchsql" and t == "OBJECT"
+    assert all(isinstance(json.loads(a), dict) and e == "batchsql" and t.lower() == "object"
                for a, e, t in rows)
     sent = project.emulator.list_batches()[0]
     assert sent["endpoint"] == "/v1/chat/completions"
@@ -630,3 +661,43 @@ def test_text_format_is_the_default_answer_text() -> None:
         assert [(n, c.sql("duckdb")) for n, c in outputs.value_columns(spec)] \
             == [("answer", "TEXT")]
         assert "response_format" not in plan.build_body(spec, [{"role": "user", "content": "x"}])
+
+
+NUL_SPEC = """\
+name: labels
+source:
+  sql: select ticket_id, subject, body from raw.tickets
+  key: ticket_id
+prompt:
+  user: "Answer in JSON: {{ body }}"
+model: gpt-4o-mini
+output:
+  table: analytics.labels
+  columns:
+    summary: string
+    tags: {type: array, items: string}
+    customer: {type: object, properties: {name: string}}
+"""
+
+
+@pytest.mark.parametrize("spec", ["columns", "json"])
+def test_an_answer_holding_a_nul_character_is_collected(project: Project, spec: str) -> None:
+    """PostgreSQL text and JSONB cannot hold U+0000: there it becomes U+FFFD (the raw line keeps
+    the original). Refused, it would stop its whole batch from ever being collected."""
+    answer = {"summary": "a\0b", "tags": ["c\0d"], "customer": {"name": "e\0f"}}
+    text = NUL_SPEC if spec == "columns" else JSON_SPEC
+    project.write_spec(text)
+    project.emulator.set_faults(Faults(wrong_answer_match="crashes with an error",
+                                       wrong_answer=json.dumps(answer)))
+    assert project.run().outcomes == {"succeeded": N}
+    nul = "\0" if project.warehouse == "duckdb" else "\ufffd"
+    if spec == "columns":
+        row = project.query("select summary, tags, customer, _raw from analytics.labels "
+                            "where ticket_id = 2")[0]
+        assert (row[0], row[1], decoded(row[2])) == (f"a{nul}b", [f"c{nul}d"],
+                                                     {"name": f"e{nul}f"})
+    else:
+        row = project.query("select answer, _raw from analytics.labels where ticket_id = 2")[0]
+        escaped = json.dumps(nul)[1:-1]
+        assert json.loads(row[0]) == json.loads(json.dumps(answer).replace("\\u0000", escaped))
+    assert "\\\\u0000" in row[-1]  # the raw line as received: the answer's escaped NUL

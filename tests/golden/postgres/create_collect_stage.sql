@@ -9,11 +9,7 @@ CREATE TABLE IF NOT EXISTS "analytics"."_batchsql_ticket_labels_collect" (
   "confidence" DOUBLE PRECISION,
   "urgent" BOOLEAN,
   "tags" VARCHAR[],
-  "customer" STRUCT<
-    "language" VARCHAR,
-    "address" STRUCT<"city" VARCHAR, "zip" VARCHAR>,
-    "orders" BIGINT[]
-  >,
+  "customer" JSONB,
   "_custom_id" VARCHAR,
   "_status" VARCHAR,
   "_error" VARCHAR,

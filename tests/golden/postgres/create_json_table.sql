@@ -5,7 +5,7 @@
 CREATE TABLE IF NOT EXISTS "analytics"."ticket_answers" (
   "Region" VARCHAR,
   "Order ID" BIGINT,
-  "answer" JSON,
+  "answer" JSONB,
   "_status" VARCHAR,
   "_error" VARCHAR,
   "_attempt" INT,

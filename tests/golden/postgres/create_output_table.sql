@@ -11,11 +11,7 @@ CREATE TABLE IF NOT EXISTS "analytics"."ticket_labels" (
   "confidence" DOUBLE PRECISION,
   "urgent" BOOLEAN,
   "tags" VARCHAR[],
-  "customer" STRUCT<
-    "language" VARCHAR,
-    "address" STRUCT<"city" VARCHAR, "zip" VARCHAR>,
-    "orders" BIGINT[]
-  >,
+  "customer" JSONB,
   "_status" VARCHAR,
   "_error" VARCHAR,
   "_attempt" INT,

@@ -5,20 +5,26 @@
 SELECT
   COUNT(*)
 FROM "analytics"."_batchsql_ticket_labels_stage" AS "s"
+JOIN (
+  SELECT
+    "Region",
+    "Order ID",
+    "_fingerprint",
+    COUNT(*) AS "_failures"
+  FROM "analytics"."ticket_labels"
+  WHERE
+    "_status" IN ('failed', 'invalid_output', 'missing')
+  GROUP BY
+    "Region",
+    "Order ID",
+    "_fingerprint"
+) AS "f"
+  ON (
+    "f"."Region" = "s"."Region" AND "f"."Order ID" = "s"."Order ID"
+  )
+  AND "f"."_fingerprint" = "s"."_fingerprint"
 WHERE
-  (
-    SELECT
-      COUNT(*)
-    FROM "analytics"."ticket_labels" AS "o"
-    WHERE
-      (
-        (
-          "o"."Region" = "s"."Region" AND "o"."Order ID" = "s"."Order ID"
-        )
-        AND "o"."_fingerprint" = "s"."_fingerprint"
-      )
-      AND "o"."_status" IN ('failed', 'invalid_output', 'missing')
-  ) >= 3
+  "f"."_failures" >= 3
   AND NOT EXISTS(
     SELECT
       1
