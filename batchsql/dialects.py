@@ -13,8 +13,15 @@ from sqlglot import exp
 
 Mapper = Callable[[exp.DataType], exp.DataType]
 
+
+def _spark(kind: exp.DataType) -> exp.DataType:
+    """STRUCT and ARRAY as they are (vectors: ARRAY<FLOAT>); Spark has no JSON type, so a JSON
+    answer is a STRING, read with ``get_json_object(answer, '$.path')``."""
+    return exp.DataType.build("string") if kind.this == exp.DataType.Type.JSON else kind
+
+
 #: dialect -> how to adjust a dialect-neutral answer type; a dialect not listed keeps it.
-_MAPPERS: dict[str, Mapper] = {}
+_MAPPERS: dict[str, Mapper] = {"spark": _spark}
 
 
 def column_type(kind: exp.DataType, dialect: str) -> exp.DataType:
