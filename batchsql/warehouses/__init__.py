@@ -18,6 +18,7 @@ __all__ = ["KINDS", "Warehouse", "connect"]
 #: dbt profile type -> (module, class) of its warehouse.
 KINDS: dict[str, tuple[str, str]] = {
     "duckdb": ("batchsql.warehouses.duckdb", "DuckDBWarehouse"),
+    "spark": ("batchsql.warehouses.spark", "SparkWarehouse"),
 }
 
 
