@@ -92,12 +92,20 @@ def _postgres(kind: exp.DataType) -> exp.DataType:
     return kind
 
 
+
+def _spark(kind: exp.DataType) -> exp.DataType:
+    """STRUCT and ARRAY as they are (vectors: ARRAY<FLOAT>); Spark has no JSON type, so a JSON
+    answer is a STRING, read with ``get_json_object(answer, '$.path')``."""
+    return exp.DataType.build("string") if kind.this == exp.DataType.Type.JSON else kind
+
+
 #: dialect -> how to adjust a dialect-neutral answer type; a dialect not listed keeps it.
 _MAPPERS: dict[str, Mapper] = {
     "postgres": _postgres,
     "snowflake": _snowflake,
     "bigquery": _bigquery,
     "databricks": _databricks,
+    "spark": _spark,
 }
 
 

@@ -2,7 +2,8 @@
 
 Tests that take the ``project`` fixture run once per warehouse in ``WAREHOUSES`` (DuckDB, and
 the others whose servers the suite can start), unless marked ``@pytest.mark.warehouses(...)``
-with the ones they apply to (e.g. a test of DuckDB's file lock).
+with the ones they apply to (e.g. a test of DuckDB's file lock). Warehouses in ``OPT_IN`` run
+only the tests whose marker names them.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from batchsql.runner import RunSummary
 from batchsql.warehouses import Warehouse, connect
 
 from . import pgserver
+from .sparksession import spark_session, spark_target  # noqa: F401  (spark_session: a fixture)
 
 _SQL_OF_ARROW = {pa.int64(): "bigint", pa.string(): "varchar", pa.float64(): "double",
                  pa.bool_(): "boolean"}
@@ -84,14 +86,20 @@ def postgres_target(request: pytest.FixtureRequest, folder: Path) -> dict[str, A
             "schema": "public"}
 
 
-#: The warehouses a ``project`` test runs on, when it names none with the marker.
-WAREHOUSES: dict[str, TargetFor] = {"duckdb": duckdb_target, "postgres": postgres_target}
+#: The warehouses a ``project`` test can run on.
+WAREHOUSES: dict[str, TargetFor] = {"duckdb": duckdb_target, "postgres": postgres_target,
+                                    "spark": spark_target}
+#: Warehouses only tests that name them in the marker run on: a Spark statement takes a
+#: Spark job, so Spark runs the end-to-end tests the marker picks, not the whole suite.
+OPT_IN = ("spark",)
+#: The marker of a test that runs on Spark as well as on every other warehouse.
+EVERYWHERE = pytest.mark.warehouses("duckdb", "postgres", "spark")
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "warehouse" in metafunc.fixturenames:
         marker = metafunc.definition.get_closest_marker("warehouses")
-        wanted = marker.args if marker else tuple(WAREHOUSES)
+        wanted = marker.args if marker else tuple(w for w in WAREHOUSES if w not in OPT_IN)
         metafunc.parametrize("warehouse", [w for w in wanted if w in WAREHOUSES])
 
 

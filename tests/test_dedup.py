@@ -6,7 +6,7 @@ import pytest
 
 from batchsql.emulator import Faults
 
-from .conftest import SPEC, TICKETS, Project
+from .conftest import EVERYWHERE, SPEC, TICKETS, Project
 
 N = len(TICKETS)
 # Tickets 9 and 10 ask exactly what ticket 1 asks; ticket 11 asks what ticket 2 asks.
@@ -17,6 +17,7 @@ def lines_sent(project: Project) -> int:
     return int(project.query("select sum(request_count) from analytics._batchsql_batches")[0][0])
 
 
+@EVERYWHERE
 def test_identical_requests_in_one_run_are_sent_once(project: Project) -> None:
     project.write_tickets([*TICKETS, *COPIES])
     summary = project.run()
@@ -41,6 +42,7 @@ def test_identical_requests_in_one_run_are_sent_once(project: Project) -> None:
     assert summary.saved_usd == pytest.approx(paid[2]) and paid[2] > 0
 
 
+@EVERYWHERE
 def test_an_earlier_answer_is_reused_without_a_provider_call(project: Project) -> None:
     first = project.run()
     project.write_tickets([*TICKETS, (12, *TICKETS[2][1:])])

@@ -21,7 +21,7 @@ from batchsql.runner import Runner
 from batchsql.runner.source import Renderer
 from batchsql.spec import load_spec
 
-from .conftest import SPEC, TICKETS, Project
+from .conftest import EVERYWHERE, SPEC, TICKETS, Project
 
 N = len(TICKETS)
 
@@ -50,6 +50,7 @@ def max_estimated_tokens(project: Project) -> int:
     return max(renderer.render(rows).column("_est_tokens").to_pylist())
 
 
+@EVERYWHERE
 def test_validation_errors_fail_their_lines_and_resubmit_the_rest(project: Project) -> None:
     project.emulator.set_faults(Faults(invalid_match="crashes with an error"))
     first = project.run()
@@ -128,6 +129,7 @@ def test_timed_out_create_leaves_no_duplicate(project: Project) -> None:
     assert_all_succeeded_once(project)
 
 
+@EVERYWHERE
 def test_malformed_result_lines_become_failed_rows(project: Project) -> None:
     project.emulator.set_faults(Faults(malformed_match="Dark mode please"))
     summary = project.run()
@@ -165,6 +167,7 @@ def test_batch_stuck_in_finalizing_keeps_being_polled(project: Project) -> None:
     assert (done.collected_batches, done.succeeded) == (1, N)
 
 
+@EVERYWHERE
 def test_cancel_collects_partial_results(project: Project) -> None:
     project.emulator.set_faults(Faults(processing_seconds=100))
     project.run(wait=False)
@@ -219,6 +222,7 @@ def test_renaming_the_output_table_with_batches_in_flight_is_refused(project: Pr
     assert project.emulator.stats()["batches_created"] == 1
 
 
+@EVERYWHERE
 def test_batch_unknown_to_the_provider_is_lost_and_resent(project: Project,
                                                           tmp_path: Path) -> None:
     project.emulator.set_faults(Faults(processing_seconds=3600))

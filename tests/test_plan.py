@@ -13,7 +13,7 @@ import pytest
 from batchsql import api, sql
 from batchsql.runner.planning import Plan
 
-from .conftest import SPEC, TICKETS, Project
+from .conftest import EVERYWHERE, SPEC, TICKETS, Project
 from .test_budget import FREE_TEXT
 
 N = len(TICKETS)
@@ -81,6 +81,7 @@ def test_typed_outputs_expect_a_typical_answer(project: Project) -> None:
     assert "typical answer" in p.output.basis
 
 
+@EVERYWHERE
 def test_plan_writes_nothing_and_sees_what_is_done(project: Project) -> None:
     project.run()
     project.write_tickets([*TICKETS, (9, *TICKETS[0][1:]), (11, "New", "A brand new ticket.")])

@@ -15,7 +15,7 @@ from batchsql.providers import OpenAIProvider
 from batchsql.runner import Runner
 from batchsql.spec import load_spec
 
-from .conftest import SPEC, TICKETS, Project
+from .conftest import EVERYWHERE, SPEC, TICKETS, Project
 
 N = len(TICKETS)
 
@@ -24,6 +24,7 @@ def batches_created(project: Project) -> int:
     return project.emulator.stats()["batches_created"]
 
 
+@EVERYWHERE
 def test_run_then_rerun_sends_nothing_twice(project: Project) -> None:
     first = project.run()
     assert (first.selected, first.submitted, first.batches_submitted) == (N, N, 1)
@@ -58,6 +59,7 @@ def test_results_reach_the_right_rows_whatever_the_line_order(project: Project) 
         assert subject.split()[0] in summaries[ticket_id], (ticket_id, summaries[ticket_id])
 
 
+@EVERYWHERE
 def test_prompt_edit_makes_every_row_pending(project: Project) -> None:
     project.run()
     project.write_spec(SPEC.replace("You label tickets.", "You label support tickets."))
@@ -68,6 +70,7 @@ def test_prompt_edit_makes_every_row_pending(project: Project) -> None:
     assert project.query("select count(*) from analytics.labels_current") == [(N,)]
 
 
+@EVERYWHERE
 def test_new_source_rows_only_are_sent(project: Project) -> None:
     project.run()
     project.write_tickets([*TICKETS, (9, "New one", "Another invoice question.")])
@@ -75,6 +78,7 @@ def test_new_source_rows_only_are_sent(project: Project) -> None:
     assert (again.selected, again.submitted) == (1, 1)
 
 
+@EVERYWHERE
 def test_line_failures_retry_then_give_up(project: Project) -> None:
     # Ticket 2 always fails, ticket 7 fails once: retried on later runs, 2 given up after 3.
     project.emulator.set_faults(Faults(fail_match="crashes with an error", fail_status=500))
@@ -92,6 +96,7 @@ def test_line_failures_retry_then_give_up(project: Project) -> None:
     assert "HTTP 500" in attempts[0][2]
 
 
+@EVERYWHERE
 def test_transient_line_failure_succeeds_on_the_next_run(project: Project) -> None:
     project.emulator.set_faults(Faults(fail_match="very slow", fail_status=429, fail_times=1))
     first = project.run()
@@ -102,6 +107,7 @@ def test_transient_line_failure_succeeds_on_the_next_run(project: Project) -> No
         == [(2,)]
 
 
+@EVERYWHERE
 def test_no_wait_then_a_later_run_collects(project: Project) -> None:
     project.emulator.set_faults(Faults(processing_seconds=3600))
     first = project.run(wait=False)
@@ -117,6 +123,7 @@ def test_no_wait_then_a_later_run_collects(project: Project) -> None:
     assert batches_created(project) == 1
 
 
+@EVERYWHERE
 def test_whole_batch_validation_failure(project: Project) -> None:
     project.emulator.set_faults(Faults(fail_validation=True))
     first = project.run()
@@ -128,6 +135,7 @@ def test_whole_batch_validation_failure(project: Project) -> None:
     assert (second.selected, second.succeeded) == (N, N)
 
 
+@EVERYWHERE
 def test_expired_batch_keeps_finished_lines_and_resends_the_rest(project: Project) -> None:
     project.emulator.set_faults(Faults(expire_after_lines=3))
     first = project.run()
@@ -139,6 +147,7 @@ def test_expired_batch_keeps_finished_lines_and_resends_the_rest(project: Projec
     assert project.query("select max(_attempt) from analytics.labels_current") == [(1,)]
 
 
+@EVERYWHERE
 def test_chunking_and_collecting_twice_adds_nothing(project: Project) -> None:
     spec = load_spec(project.spec)
 

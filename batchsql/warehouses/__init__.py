@@ -22,6 +22,7 @@ KINDS: dict[str, tuple[str, str]] = {
     "snowflake": ("batchsql.warehouses.snowflake", "SnowflakeWarehouse"),
     "bigquery": ("batchsql.warehouses.bigquery", "BigQueryWarehouse"),
     "databricks": ("batchsql.warehouses.databricks", "DatabricksWarehouse"),
+    "spark": ("batchsql.warehouses.spark", "SparkWarehouse"),
 }
 
 
