@@ -5,7 +5,7 @@
 CREATE TABLE IF NOT EXISTS `analytics`.`ticket_answers` (
   `Region` STRING,
   `Order ID` BIGINT,
-  `answer` JSON,
+  `answer` STRING,
   `_status` STRING,
   `_error` STRING,
   `_attempt` INT,
