@@ -18,9 +18,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from batchsql import plan, tokens
-from batchsql.pricing import Price
-from batchsql.spec import Spec, output_schema
+from batchsql import tokens
+from batchsql.spec import Spec, answer_kind, output_schema
 
 #: Earlier answers needed before their mean replaces the schema-based expectation (real
 #: answers, even a few, say more about length than a typical value made up from the schema).
@@ -47,7 +46,8 @@ class OutputEstimate:
 
 def output_estimate(spec: Spec, history: tuple[int, float] | None = None) -> OutputEstimate:
     """Output tokens of one of the spec's requests; ``history`` is (answers, mean tokens)."""
-    if plan.request_url(spec) == plan.EMBEDDINGS:
+    kind = answer_kind(spec)
+    if kind == "embedding":
         return OutputEstimate(0, 0, "embeddings have no output tokens")
     bound = _bound(spec.params)
     reasoning = spec.model.startswith(_REASONING)
@@ -55,29 +55,20 @@ def output_estimate(spec: Spec, history: tuple[int, float] | None = None) -> Out
     if history is not None and history[0] >= MIN_HISTORY:
         expected = math.ceil(history[1])
         basis = f"mean of {history[0]:,} earlier answers{note}"
-    else:
+    elif kind == "columns":
         schema = output_schema(spec)
-        fmt = getattr(spec.output, "format", None)
-        if schema is not None:
-            expected = tokens.count_text(spec.model, json.dumps(typical_value(schema)))
-            basis = f"a typical answer for the output columns{note}"
-        elif fmt == "json":
-            expected = tokens.count_text(spec.model, json.dumps({"answer": _TYPICAL_STRING}))
-            basis = f"a typical small JSON object (a guess){note}"
-        else:
-            expected = FREE_TEXT_GUESS
-            basis = f"a guess for free text ({FREE_TEXT_GUESS} tokens){note}"
+        assert schema is not None
+        expected = tokens.count_text(spec.model, json.dumps(typical_value(schema)))
+        basis = f"a typical answer for the output columns{note}"
+    elif kind == "json":
+        expected = tokens.count_text(spec.model, json.dumps({"answer": _TYPICAL_STRING}))
+        basis = f"a typical small JSON object (a guess){note}"
+    else:
+        expected = FREE_TEXT_GUESS
+        basis = f"a guess for free text ({FREE_TEXT_GUESS} tokens){note}"
     if bound is not None:
         expected = min(expected, bound)
     return OutputEstimate(expected, bound, basis)
-
-
-def request_cost(price: Price | None, input_tokens: int, output_tokens: int, *,
-                 batch: bool = True) -> float | None:
-    """Dollars for one request, or None when the model's price is unknown."""
-    if price is None:
-        return None
-    return price.cost(input_tokens, output_tokens, batch=batch)
 
 
 def typical_value(schema: dict[str, Any]) -> Any:

@@ -84,7 +84,7 @@ class RecordingWarehouse(Warehouse):
     @classmethod
     def from_target(cls, target: Any, *, base_dir: Path | None, open_wait: float,
                     read_only: bool) -> RecordingWarehouse:
-        raise NotImplementedError
+        raise AssertionError("a recording warehouse is built directly, never from a profile")
 
     def _record(self, statement: Statement) -> None:
         assert isinstance(statement, exp.Expression), statement
@@ -104,7 +104,8 @@ class RecordingWarehouse(Warehouse):
         return iter(())
 
     def describe(self, statement: Statement) -> list[tuple[str, str]]:
-        raise NotImplementedError
+        # The catalogue passes source columns in; a describe here would be a catalogue bug.
+        raise AssertionError(f"unexpected describe: {statement}")
 
     def insert_arrow(self, table: exp.Table, data: pa.Table | pa.RecordBatch) -> int:
         return data.num_rows
