@@ -17,6 +17,7 @@ from batchsql.emulator.cli import emulator
 from batchsql.errors import BatchsqlError
 from batchsql.runner import RunSummary
 from batchsql.runner.planning import Plan
+from batchsql.timings import PHASES, Phases
 
 console = Console(highlight=False)
 errors = Console(stderr=True, highlight=False)
@@ -51,9 +52,10 @@ def main() -> None:
               help="Seconds to wait for another run of the same spec to finish.")
 @click.option("--max-cost", type=float,
               help="Budget in USD for what this run submits (overrides max_cost_usd).")
+@click.option("--timings", is_flag=True, help="Also print wall time and rows/s per phase.")
 @_where
 def run(spec: str, wait: bool, max_wait: float | None, lock_wait: float,
-        max_cost: float | None, **where: Any) -> None:
+        max_cost: float | None, timings: bool, **where: Any) -> None:
     """Collect finished batches, submit pending rows, and (by default) wait for them."""
     with _errors():
         display = _Progress(console)
@@ -63,6 +65,8 @@ def run(spec: str, wait: bool, max_wait: float | None, lock_wait: float,
         finally:
             display.stop()
         _print_summary(summary)
+        if timings:
+            _print_timings(summary.phases)
 
 
 @main.command()
@@ -267,6 +271,18 @@ class _Progress:
         if self.status is not None:
             self.status.stop()
             self.status = None
+
+
+def _print_timings(phases: Phases) -> None:
+    table = Table(box=None, pad_edge=False)
+    for title in ("phase", "seconds", "rows", "rows/s"):
+        table.add_column(title, justify="left" if title == "phase" else "right")
+    for name in PHASES:
+        seconds, rows = phases.seconds[name], phases.rows[name]
+        rate = f"{rows / seconds:,.0f}" if rows and seconds > 0 else ""
+        table.add_row(name, f"{seconds:.2f}", f"{rows:,}" if rows else "", rate)
+    table.add_row("own time", f"{phases.own_seconds():.2f}", "", "")
+    console.print(table)
 
 
 def _print_summary(s: RunSummary) -> None:

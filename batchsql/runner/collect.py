@@ -49,7 +49,8 @@ class Collector:
         freed = 0
         for batch in self.r.state.open_batches(self.r.spec.output.table):
             self.r.heartbeat()
-            info = self.refresh(batch)
+            with self.r.phases("provider"):
+                info = self.refresh(batch)
             if info is None or not info.terminal:
                 continue
             self.collect_batch(summary, batch, info)
@@ -88,16 +89,12 @@ class Collector:
         r = self.r
         r.submitter.recheck(batch, info)
         folder = r.spool / batch["batch_uuid"]
-        files = [self._fetch(fid, folder / f"{name}.jsonl")
-                 for name, fid in (("output", info.output_file_id), ("errors", info.error_file_id))
-                 if fid]
-        r.wh.execute(sql.drop_table(r.collect_stage))
-        r.wh.execute(sql.create_table(r.collect_stage,
-                                      outputs.outcome_columns(r.spec, r.wh.dialect)))
-        spec = r.spec
-        for lines in _slices(files):
-            outcomes = [parse_line(line, spec) for line in lines]
-            r.wh.insert_arrow(r.collect_stage, outputs.outcome_table(r.spec, outcomes, r.price))
+        with r.phases("download"):
+            files = [self._fetch(fid, folder / f"{name}.jsonl") for name, fid in
+                     (("output", info.output_file_id), ("errors", info.error_file_id)) if fid]
+        phases = r.phases
+        with phases("reconcile"):
+            self.read_results(files)
         line_errors = validation_outcomes(batch["batch_uuid"], info)
         if line_errors:
             r.wh.insert_arrow(r.collect_stage, outputs.outcome_table(r.spec, line_errors, None))
@@ -110,7 +107,7 @@ class Collector:
         stamp = now()
         batch_error = _batch_error(info) if info.status == "failed" else None
         values = [n for n, _ in outputs.value_columns(r.spec)]
-        with r.wh.transaction():
+        with phases("write"), r.wh.transaction():
             # Delete-then-insert in one transaction: collecting a batch twice adds nothing.
             r.wh.execute(sql.delete_where(r.output, sql.col("_batch_id").eq(sql.param())),
                          [info.id])
@@ -137,6 +134,7 @@ class Collector:
             path.unlink(missing_ok=True)
         if folder.exists() and not any(folder.iterdir()):
             folder.rmdir()
+        phases.count("write", sum(figures["by_status"].values()))
         summary.collected_batches += 1
         summary.unknown_lines += unknown
         for status, n in figures["by_status"].items():
@@ -146,6 +144,18 @@ class Collector:
         r.emit("collected", {"batch": info.id, "status": info.status,
                              "outcomes": figures["by_status"], "unknown": unknown,
                              "error": batch_error})
+
+    def read_results(self, files: list[Path]) -> None:
+        """Parse result files into the collect stage, one slice of lines at a time."""
+        r = self.r
+        r.wh.execute(sql.drop_table(r.collect_stage))
+        r.wh.execute(sql.create_table(r.collect_stage,
+                                      outputs.outcome_columns(r.spec, r.wh.dialect)))
+        for lines in _slices(files):
+            outcomes = [parse_line(line, r.spec) for line in lines]
+            r.wh.insert_arrow(r.collect_stage, outputs.outcome_table(r.spec, outcomes, r.price))
+            r.phases.count("reconcile", len(lines))
+            r.phases.count("download", len(lines))
 
     def _fetch(self, file_id: str, dest: Path) -> Path:
         # A whole file from an interrupted collection is re-ingested, not downloaded again.

@@ -30,6 +30,7 @@ from batchsql.runner.submit import Submitter
 from batchsql.spec import Spec, line_of
 from batchsql.spool import ChunkWriter, OnChunk, OnNotSent
 from batchsql.state import State, ensure_table, now
+from batchsql.timings import Phases
 from batchsql.warehouses.base import Warehouse
 
 Event = Callable[[str, dict[str, Any]], None]
@@ -68,6 +69,8 @@ class RunSummary:
     max_cost_usd: float | None = None
     #: Rows left for a later run because the budget would have been passed.
     over_budget: int = 0
+    #: Wall time and rows per pipeline phase.
+    phases: Phases = field(default_factory=Phases)
 
     @property
     def succeeded(self) -> int:
@@ -129,16 +132,18 @@ class Runner:
         self._source: exp.Query | None = None
         self._lock: SpecLock | None = None
         self._last_beat = 0.0
+        self.phases = Phases()
 
     # -- the whole run -------------------------------------------------------------------
 
     def run(self, *, wait: bool = True, max_wait: float | None = None) -> RunSummary:
         """Collect, select, submit; with ``wait``, poll until nothing is in flight."""
         summary = RunSummary(run_id=uuid.uuid4().hex[:16], spec=self.spec.name,
-                             max_cost_usd=self.max_cost)
+                             max_cost_usd=self.max_cost, phases=self.phases)
         self.check_budget()
         with self._locked(summary.run_id):
-            self.prepare()
+            with self.phases("select"):
+                self.prepare()
             self.state.start_run({
                 "run_id": summary.run_id, "spec": self.spec.name, "spec_path": self.spec.path,
                 "target": self.target_name, "user_name": _user(), "host": socket.gethostname(),
@@ -214,7 +219,7 @@ class Runner:
         """Render every source row into the stage table: key, fingerprint, request body."""
         assert self._source is not None
         render_stage(self.wh, self.spec, self.prompt, self.renderer, self._source, self.stage,
-                     self._key_types)
+                     self._key_types, self.phases)
 
     def check_budget(self) -> None:
         """A budget needs a price: refuse to start rather than spend blind."""
@@ -238,7 +243,7 @@ class Runner:
                                    self.state.batches, self.key, self.spec.max_attempts)
         values = [n for n, _ in outputs.value_columns(self.spec)]
         stamp = now()
-        with self.wh.transaction():
+        with self.phases("write"), self.wh.transaction():
             self.wh.execute(sql.reuse_answers(pending, self.output, self.key, values),
                             [summary.run_id, stamp])
             row = self.wh.fetch(sql.reused_figures(self.output), [summary.run_id])[0]
@@ -263,7 +268,8 @@ class Runner:
                                    exclude_run=not first)
         params = [] if first else [summary.run_id]
         count = exp.select(exp.Count(this=exp.Star())).from_(pending.subquery("p"))
-        rows = int(self.wh.fetch(count, params)[0][0])
+        with self.phases("select"):
+            rows = int(self.wh.fetch(count, params)[0][0])
         if first:  # rows reused just before were pending too
             summary.selected = rows + summary.reused
             self.emit("selected", {"rows": summary.selected})
@@ -272,9 +278,15 @@ class Runner:
             return 0
         writer = self.writer(summary, on_chunk=lambda *chunk: self.submit_chunk(summary, *chunk),
                              on_not_sent=lambda rows: self.write_not_sent(summary, rows))
-        for batch in self.wh.stream(pending, params, batch_size=ROWS_PER_SLICE):
-            writer.add(batch)
-        writer.finish()
+        phases = self.phases
+        for batch in phases.iterate("select", self.wh.stream(pending, params,
+                                                             batch_size=ROWS_PER_SLICE)):
+            phases.count("select", batch.num_rows)
+            with phases("encode"):
+                writer.add(batch)
+            phases.count("encode", batch.num_rows)
+        with phases("encode"):
+            writer.finish()
         summary.deferred = writer.deferred
         summary.over_budget = writer.over_budget
         summary.shared += writer.shared
@@ -324,12 +336,14 @@ class Runner:
             "endpoint": self.url, "model": self.spec.model, "request_count": lines,
             "input_bytes": size, "est_input_tokens": est_tokens,
         }
-        self.heartbeat(force=True)  # stop here, before paying, if another run took it over
-        self.state.record_intent(batch, requests)
-        batch.update(status=sql.INTENT, created_at=now())
-        info = self.submitter.send(batch)
+        with self.phases("upload"):
+            self.heartbeat(force=True)  # stop here, before paying, if another run took it over
+            self.state.record_intent(batch, requests)
+            batch.update(status=sql.INTENT, created_at=now())
+            info = self.submitter.send(batch)
         if info is None:
             return
+        self.phases.count("upload", lines)
         summary.batches_submitted += 1
         summary.submitted += lines
         self.emit("submitted", {"batch": info.id, "requests": lines,
@@ -349,7 +363,8 @@ class Runner:
             "_model": pa.array([self.spec.model] * n),
             "_collected_at": pa.array([stamp] * n, pa.timestamp("us")),
         }
-        self.wh.insert_arrow(self.output, pa.table({**data, **meta}))
+        with self.phases("write"):
+            self.wh.insert_arrow(self.output, pa.table({**data, **meta}))
         summary.not_sent += n
         summary.outcomes[FAILED] = summary.outcomes.get(FAILED, 0) + n
 
@@ -380,7 +395,8 @@ class Runner:
             if max_wait is not None and time.monotonic() - started >= max_wait:
                 self.emit("warning", {"message": "stopped waiting; a later run will collect"})
                 return
-            time.sleep(delay)
+            with self.phases("provider"):
+                time.sleep(delay)
             delay = min(delay * 1.5, self.poll_interval)
             self.heartbeat()
             if self.collector.collect(summary) and submit and summary.deferred:

@@ -101,7 +101,7 @@ def make_plan(r: Runner, *, show: int = 0) -> Plan:
     key_types = [(k, sql.dtype(types[k], wh.dialect)) for k in r.key]
     _read_through_scratch(r, key_types)
     r.stage = wh.scratch_table(f"_batchsql_plan_{r.output.name}_stage")
-    render_stage(wh, r.spec, r.prompt, r.renderer, source, r.stage, key_types)
+    render_stage(wh, r.spec, r.prompt, r.renderer, source, r.stage, key_types, r.phases)
     try:
         _count(r, result, show)
     finally:

@@ -11,6 +11,7 @@ from batchsql import plan, sql, tokens
 from batchsql.errors import BatchsqlError, SpecError
 from batchsql.prompts import Prompt
 from batchsql.spec import Spec, line_of
+from batchsql.timings import Phases
 from batchsql.warehouses.base import Warehouse
 
 #: Rows read, rendered and written per Arrow slice: bounds memory whatever the table size.
@@ -117,16 +118,19 @@ class Renderer:
 
 def render_stage(wh: Warehouse, spec: Spec, prompt: Prompt, renderer: Renderer,
                  source: exp.Query, stage: exp.Table,
-                 key_types: list[tuple[str, exp.DataType]]) -> None:
+                 key_types: list[tuple[str, exp.DataType]], phases: Phases) -> None:
     """Render every source row into a fresh stage table; refuse duplicate or NULL keys."""
     key = list(spec.source.key)
     query = source_columns(source, [*key, *sorted(prompt.variables())])
     wh.execute(sql.drop_table(stage))
     wh.execute(sql.create_table(stage, [
         *key_types, *((n, sql.dtype(t, wh.dialect)) for n, t in STAGE_META)]))
-    for batch in wh.stream(query, batch_size=ROWS_PER_SLICE):
-        wh.insert_arrow(stage, renderer.render(batch))
-    duplicates = wh.fetch(sql.duplicate_keys(stage, key))
+    for batch in phases.iterate("select", wh.stream(query, batch_size=ROWS_PER_SLICE)):
+        with phases("render"):
+            wh.insert_arrow(stage, renderer.render(batch))
+        phases.count("render", batch.num_rows)
+    with phases("select"):
+        duplicates = wh.fetch(sql.duplicate_keys(stage, key))
     if duplicates:
         shown = ", ".join(str(row[:-1] if len(key) > 1 else row[0]) for row in duplicates)
         raise SpecError(
