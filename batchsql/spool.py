@@ -8,11 +8,14 @@ ends in its 1-based line number in the file, so errors the provider reports by l
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from batchsql import plan
 
@@ -22,28 +25,34 @@ OnChunk = Callable[[str, "Path | None", pa.Table, int, int], None]
 #: Called with pending rows that cannot be sent; their `_error` says why.
 OnNotSent = Callable[[pa.Table], None]
 
-#: What became of a group of rows with one fingerprint (its first row decided it).
-_SENT, _DEFERRED, _OVER_BUDGET = "sent", "deferred", "over budget"
 
 
 class ChunkWriter:
     """Streams pending rows (stage columns plus `_attempt`) into chunk files.
 
-    Rows arrive with equal fingerprints next to each other (see ``sql.pending_rows``); with
-    ``dedup`` only the first of them is written, and the others join the request map under the
-    same custom_id (``_primary`` false), so the answer is paid once and written for every key.
+    Rows arrive one per distinct request (see ``sql.requests_to_send``). ``shared`` holds the
+    other pending rows (keys, `_fingerprint`, `_attempt`, `_error`) whose request one of them
+    sends: they join the request map under its custom_id (``_primary`` false) and share its
+    fate, so the answer is paid once and written for every key.
 
     ``token_budget`` caps the input tokens of everything this writer hands over (what may be
     enqueued at the provider right now); rows past it are left pending (``deferred``).
     ``cost_budget`` caps the estimated dollars (``cost_of(input_tokens)`` per request): at the
     first request that would pass it, writing stops and every later row is left for a later run
     (``over_budget``). With ``folder`` None nothing is written: a dry run that only counts.
+    With ``count_tokens`` (a function of a request body) every row's input tokens are counted
+    exactly rather than taken from the stage's estimate: a budget or a quota decides by them.
+
+    Runs of ordinary rows (rendered, within every limit) are written a whole run at a time with
+    Arrow compute; only the rows where something happens (a template error, a chunk that is
+    full, a limit reached) go through the row-at-a-time path. Both make the same decisions.
     """
 
     def __init__(self, limits: plan.Limits, folder: Path | None, url: str, key: Sequence[str],
                  *, on_chunk: OnChunk, on_not_sent: OnNotSent, token_budget: int | None = None,
-                 dedup: bool = True, cost_of: Callable[[int], float] | None = None,
-                 cost_budget: float | None = None) -> None:
+                 shared: pa.Table | None = None, cost_of: Callable[[int], float] | None = None,
+                 cost_budget: float | None = None,
+                 count_tokens: Callable[[str], int] | None = None) -> None:
         self.limits = limits
         self.folder = folder
         self.url = url
@@ -51,9 +60,18 @@ class ChunkWriter:
         self.on_chunk = on_chunk
         self.on_not_sent = on_not_sent
         self.token_budget = token_budget
-        self.dedup = dedup
         self.cost_of = cost_of
         self.cost_budget = cost_budget
+        self.count_tokens = count_tokens
+        # A request's cost is linear in its input tokens; the run path needs it per array.
+        self._cost0 = cost_of(0) if cost_of is not None else 0.0
+        self._cost1 = (cost_of(1_000_000) - self._cost0) / 1e6 if cost_of is not None else 0.0
+        self.shared_rows = shared
+        self._sharing: dict[str, list[int]] = {}
+        if shared is not None:
+            for i, fp in enumerate(shared.column("_fingerprint").to_pylist()):
+                self._sharing.setdefault(fp, []).append(i)
+        self._shared_fps = pa.array(list(self._sharing), pa.string())
         self.tokens_sent = 0
         self.deferred = 0
         self.over_budget = 0
@@ -61,8 +79,10 @@ class ChunkWriter:
         self.shared_tokens = 0
         self.requests = 0
         self.est_cost = 0.0
-        self._group: tuple[str, str | None, str | None] | None = None  # (fp, cid, verdict)
         self._stopped = False
+        # A line around its custom_id and body (see plan.encode_line); JSON leaves "@" as is.
+        self._parts = [p.decode() for p in plan.encode_line("@@", url, "@@").split(b"@@")]
+        self._frame = sum(len(p.encode()) for p in self._parts)
         self._open()
 
     def _open(self) -> None:
@@ -78,104 +98,192 @@ class ChunkWriter:
         self.pieces: list[pa.Table] = []
         self.est_tokens = 0
 
+    def cost(self, tokens: int) -> float:
+        return self._cost0 + self._cost1 * tokens if self.cost_of is not None else 0.0
+
     def add(self, batch: pa.RecordBatch) -> None:
         """Write one slice of pending rows, cutting (and handing over) chunks as they fill."""
-        bodies = batch.column("_body").to_pylist()
-        reasons = batch.column("_error").to_pylist()
-        tokens = batch.column("_est_tokens").to_pylist()
-        fingerprints = batch.column("_fingerprint").to_pylist()
-        take: list[int] = []
-        ids: list[str] = []
-        primary: list[bool] = []
-        not_sent: list[int] = []
-        for i, body in enumerate(bodies):
-            if reasons[i] is not None:  # the row did not render
-                not_sent.append(i)
-                continue
-            if self._stopped:
-                self.over_budget += 1
-                continue
-            group = self._group
-            if self.dedup and group is not None and group[0] == fingerprints[i]:
-                # The same request as the row before: it shares that row's fate.
-                _, cid, verdict = group
-                if verdict == _SENT and cid is not None:
-                    take.append(i)
-                    ids.append(cid)
-                    primary.append(False)
-                    self.shared += 1
-                    self.shared_tokens += tokens[i]
-                elif verdict == _DEFERRED:
-                    self.deferred += 1
-                else:
-                    reasons[i] = verdict
-                    not_sent.append(i)
-                continue
-            cid = plan.custom_id(self.batch_uuid, self.chunk.requests + 1)
-            line = plan.encode_line(cid, self.url, body)
-            problem = self.chunk.never_fits(len(line), tokens[i])
-            if problem:
-                reasons[i] = f"{problem}; not sent"
-                not_sent.append(i)
-                self._group = (fingerprints[i], None, reasons[i])
-                continue
-            if self._over_budget(tokens[i]):
-                self.deferred += 1
-                self._group = (fingerprints[i], None, _DEFERRED)
-                continue
-            cost = self.cost_of(tokens[i]) if self.cost_of is not None else 0.0
-            if self.cost_budget is not None and self.est_cost + cost > self.cost_budget:
-                self._stopped = True
-                self.over_budget += 1
-                continue
-            if not self.chunk.fits(len(line)):
-                self._keep(batch, take, ids, primary)
-                self._flush()
-                self._open()
-                take, ids, primary = [], [], []
-                cid = plan.custom_id(self.batch_uuid, 1)
-                line = plan.encode_line(cid, self.url, body)
-            self.handle.write(line)
-            self.chunk.add(len(line))
-            self.est_tokens += tokens[i]
-            self.est_cost += cost
-            self.requests += 1
-            self._group = (fingerprints[i], cid, _SENT)
-            take.append(i)
-            ids.append(cid)
-            primary.append(True)
-        self._keep(batch, take, ids, primary)
-        if not_sent:
-            rows = pa.Table.from_batches([batch.take(pa.array(not_sent, pa.int64()))])
-            why = pa.array([reasons[i] for i in not_sent], pa.string())
-            self.on_not_sent(rows.set_column(rows.schema.get_field_index("_error"), "_error",
-                                             why))
+        if self.count_tokens is not None:
+            batch = self._counted(batch)
+        rows = _Slice(batch, self._shared_fps)
+        i = 0
+        while i < rows.n:
+            if self._stopped:  # over budget: every later row waits for a later run
+                for k in range(i, rows.n):
+                    if rows.error[k]:
+                        self._not_sent(rows, k, None)
+                    else:
+                        self.over_budget += 1 + len(self._others(rows, k))
+                break
+            end = self._plain_run(rows, i)
+            if end > i:
+                self._write_run(rows, i, end)
+                i = end
+            else:
+                self._add_row(rows, i)
+                i += 1
+        self._keep(rows)
+        if rows.not_sent:
+            picked = batch.take(pa.array(rows.not_sent, pa.int64()))
+            errors = batch.column("_error")
+            why = pa.array([rows.reasons.get(i, errors[i].as_py()) for i in rows.not_sent],
+                           pa.string())
+            table = pa.Table.from_batches([picked])
+            self.on_not_sent(_with_error(table, why))
+        if rows.others_not_sent:
+            assert self.shared_rows is not None
+            indices, why = zip(*rows.others_not_sent, strict=True)
+            table = self.shared_rows.take(pa.array(indices, pa.int64()))
+            self.on_not_sent(_with_error(table, pa.array(why, pa.string())))
 
     def finish(self) -> None:
         """Hand over the last, partly filled chunk."""
         self._flush()
 
-    def _over_budget(self, tokens: int) -> bool:
+    # -- runs of ordinary rows ----------------------------------------------------------------
+
+    def _plain_run(self, rows: _Slice, i: int) -> int:
+        """End of the run of rows from ``i`` that can be written in bulk (``i``: none can)."""
+        limits = self.limits
+        tokens = rows.tokens[i:]
+        seq = self.chunk.requests + np.arange(1, tokens.size + 1)
+        line = self._frame + len(self.batch_uuid) + 1 + _digits(seq) + rows.body_bytes[i:]
+        stop = rows.error[i:] | (seq > limits.max_requests)
+        stop |= self.chunk.bytes + np.cumsum(line) > limits.max_bytes
+        if limits.max_tokens is not None:
+            stop |= tokens > limits.max_tokens
+        if self.token_budget is not None:
+            stop |= self.tokens_sent + self.est_tokens + np.cumsum(tokens) > self.token_budget
+        if self.cost_budget is not None:
+            costs = self._cost0 + self._cost1 * tokens
+            stop |= self.est_cost + np.cumsum(costs) > self.cost_budget
+        first = np.nonzero(stop)[0]
+        return i + int(first[0]) if first.size else rows.n
+
+    def _write_run(self, rows: _Slice, i: int, end: int) -> None:
+        n = end - i
+        seq = self.chunk.requests + 1 + np.arange(n)
+        big = pa.large_string()  # 64-bit offsets: a slice of huge bodies may pass 2 GB
+        ids = pc.binary_join_element_wise(pa.scalar(f"{self.batch_uuid}-", big),
+                                          pc.cast(pa.array(seq), big), pa.scalar("", big))
+        before, middle, after = (pa.scalar(p, big) for p in self._parts)
+        bodies = rows.batch.column("_body").slice(i, n).cast(big)
+        lines = pc.binary_join_element_wise(before, ids, middle, bodies, after,
+                                            pa.scalar("", big))
+        size = _write_strings(self.handle, lines)
+        tokens = int(rows.tokens[i:end].sum())
+        self.chunk.requests += n
+        self.chunk.bytes += size
+        self.requests += n
+        self.est_tokens += tokens
+        self.est_cost += n * self._cost0 + self._cost1 * tokens
+        ids = ids.cast(pa.string())
+        self.pieces.append(self._map(rows.batch.slice(i, n), ids,
+                                     pa.repeat(pa.scalar(True), n)))
+        for k in np.nonzero(rows.sharing[i:end])[0]:
+            self._share(rows, i + int(k), ids[int(k)].as_py())
+
+    # -- one row at a time ------------------------------------------------------------------
+
+    def _add_row(self, rows: _Slice, i: int) -> None:
+        if rows.error[i]:  # the row did not render
+            self._not_sent(rows, i, None)
+            return
+        tokens = int(rows.tokens[i])
+        body = rows.batch.column("_body")[i].as_py()
+        cid = plan.custom_id(self.batch_uuid, self.chunk.requests + 1)
+        line = plan.encode_line(cid, self.url, body)
+        problem = self.chunk.never_fits(len(line), tokens)
+        if problem:
+            self._not_sent(rows, i, f"{problem}; not sent")
+            return
+        if self._over_token_budget(tokens):
+            self.deferred += 1 + len(self._others(rows, i))
+            return
+        cost = self.cost(tokens)
+        if self.cost_budget is not None and self.est_cost + cost > self.cost_budget:
+            self._stopped = True
+            self.over_budget += 1 + len(self._others(rows, i))
+            return
+        if not self.chunk.fits(len(line)):
+            self._keep(rows)
+            self._flush()
+            self._open()
+            cid = plan.custom_id(self.batch_uuid, 1)
+            line = plan.encode_line(cid, self.url, body)
+        self.handle.write(line)
+        self.chunk.add(len(line))
+        self.est_tokens += tokens
+        self.est_cost += cost
+        self.requests += 1
+        rows.taken.append(i)
+        rows.ids.append(cid)
+        self._share(rows, i, cid)
+
+    def _over_token_budget(self, tokens: int) -> bool:
         if self.token_budget is None:
             return False
         return self.tokens_sent + self.est_tokens + tokens > self.token_budget
 
-    def _keep(self, batch: pa.RecordBatch, take: list[int], ids: list[str],
-              primary: list[bool]) -> None:
-        if not take:
+    # -- rows sharing a request -------------------------------------------------------------
+
+    def _others(self, rows: _Slice, i: int) -> list[int]:
+        """Rows of ``shared`` whose request is row ``i``'s."""
+        return self._sharing.get(rows.fingerprint(i), []) if rows.sharing[i] else []
+
+    def _share(self, rows: _Slice, i: int, cid: str) -> None:
+        """Map the rows sharing row ``i``'s request to its custom_id."""
+        others = self._others(rows, i)
+        if not others:
             return
-        picked = batch.take(pa.array(take, pa.int64()))
-        n = len(take)
+        assert self.shared_rows is not None
+        picked = self.shared_rows.take(pa.array(others, pa.int64()))
+        self.pieces.append(self._map(picked, pa.repeat(pa.scalar(cid, pa.string()), len(others)),
+                                     pa.repeat(pa.scalar(False), len(others))))
+        self.shared += len(others)
+        self.shared_tokens += int(rows.tokens[i]) * len(others)
+
+    def _not_sent(self, rows: _Slice, i: int, reason: str | None) -> None:
+        """Row ``i`` and the rows sharing its request cannot be sent (``reason``, or its error)."""
+        rows.not_sent.append(i)
+        if reason is not None:
+            rows.reasons[i] = reason
+        why = reason if reason is not None else rows.batch.column("_error")[i].as_py()
+        rows.others_not_sent.extend((k, why) for k in self._others(rows, i))
+
+    # -- request maps and chunks ------------------------------------------------------------
+
+    def _counted(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        """The slice with exact input tokens for every row that rendered."""
+        assert self.count_tokens is not None
+        count = self.count_tokens
+        exact = pa.array([count(body) if body is not None else 0
+                          for body in batch.column("_body").to_pylist()], pa.int64())
+        return batch.set_column(batch.schema.get_field_index("_est_tokens"), "_est_tokens",
+                                exact)
+
+    def _keep(self, rows: _Slice) -> None:
+        """Move the rows taken one at a time into the current chunk's request map."""
+        if not rows.taken:
+            return
+        picked = rows.batch.take(pa.array(rows.taken, pa.int64()))
+        self.pieces.append(self._map(picked, pa.array(rows.ids, pa.string()),
+                                     pa.repeat(pa.scalar(True), len(rows.taken))))
+        rows.taken, rows.ids = [], []
+
+    def _map(self, rows: pa.RecordBatch | pa.Table, ids: pa.Array,
+             primary: pa.Array) -> pa.Table:
+        n = rows.num_rows
         stamp = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
-        self.pieces.append(pa.table({
-            **{k: picked.column(k) for k in self.key},
-            "_batch_uuid": pa.array([self.batch_uuid] * n, pa.string()),
-            "_custom_id": pa.array(ids, pa.string()),
-            "_fingerprint": picked.column("_fingerprint"),
-            "_attempt": picked.column("_attempt").cast(pa.int32()),
-            "_created_at": pa.array([stamp] * n, pa.timestamp("us")),
-            "_primary": pa.array(primary, pa.bool_()),
-        }))
+        return pa.table({
+            **{k: rows.column(k) for k in self.key},
+            "_batch_uuid": pa.repeat(pa.scalar(self.batch_uuid, pa.string()), n),
+            "_custom_id": ids,
+            "_fingerprint": rows.column("_fingerprint"),
+            "_attempt": rows.column("_attempt").cast(pa.int32()),
+            "_created_at": pa.repeat(pa.scalar(stamp, pa.timestamp("us")), n),
+            "_primary": primary,
+        })
 
     def _flush(self) -> None:
         self.handle.close()
@@ -186,3 +294,57 @@ class ChunkWriter:
         self.tokens_sent += self.est_tokens
         self.on_chunk(self.batch_uuid, self.path, pa.concat_tables(self.pieces),
                       self.chunk.bytes, self.est_tokens)
+
+
+class _Slice:
+    """One slice of rows to send as arrays, plus what the row-at-a-time path decided."""
+
+    def __init__(self, batch: pa.RecordBatch, shared_fps: pa.Array) -> None:
+        self.batch = batch
+        self.n = batch.num_rows
+        self.error = batch.column("_error").is_valid().to_numpy(zero_copy_only=False)
+        self.tokens = batch.column("_est_tokens").fill_null(0).to_numpy(zero_copy_only=False)
+        self.body_bytes = (pc.binary_length(batch.column("_body")).fill_null(0)
+                           .to_numpy(zero_copy_only=False))
+        self.sharing = np.zeros(self.n, dtype=bool)
+        if len(shared_fps):
+            fps = batch.column("_fingerprint")
+            self.sharing = pc.is_in(fps, value_set=shared_fps).to_numpy(zero_copy_only=False)
+        self.not_sent: list[int] = []
+        self.reasons: dict[int, str] = {}
+        self.others_not_sent: list[tuple[int, str]] = []
+        self.taken: list[int] = []
+        self.ids: list[str] = []
+
+    def fingerprint(self, i: int) -> str:
+        return str(self.batch.column("_fingerprint")[i].as_py())
+
+
+def _with_error(table: pa.Table, why: pa.Array) -> pa.Table:
+    return table.set_column(table.schema.get_field_index("_error"), "_error", why)
+
+
+def _digits(values: np.ndarray) -> np.ndarray:
+    """Decimal digits of each positive integer."""
+    digits = np.ones(values.shape, dtype=np.int64)
+    for power in range(1, 19):
+        digits += values >= 10 ** power
+    return digits
+
+
+def _write_strings(handle: object, lines: pa.Array) -> int:
+    """Write a large_string array's values back to back, from its buffer; returns bytes."""
+    _, offsets, data = lines.buffers()
+    ends = np.frombuffer(offsets, dtype=np.int64, count=len(lines) + 1 + lines.offset)
+    ends = ends[lines.offset:]
+    start, stop = int(ends[0]), int(ends[-1])
+    if data is not None and stop > start:
+        handle.write(memoryview(data)[start:stop])  # type: ignore[attr-defined]
+    return stop - start
+
+
+def count_request_tokens(url: str) -> Callable[[str], int]:
+    """Exact input tokens of a request given as its canonical JSON body."""
+    from batchsql import tokens
+
+    return lambda body: tokens.count_input_tokens(url, json.loads(body))

@@ -127,11 +127,11 @@ def pending_rows(stage: exp.Table, output: exp.Table, requests: exp.Table, batch
 
     A row is pending when its (key, fingerprint) has no succeeded outcome, its key is in no
     open batch, and its failures for this fingerprint have not reached ``max_attempts``.
-    Returns the stage's columns plus ``_attempt`` (1 for a first try), ordered by key except
-    that rows with equal fingerprints come together (at the place of the first of them), so a
-    writer can send each distinct request once. With ``exclude_run``, rows with any outcome from
-    one run (bound parameter: its run id) are left out too; with ``skip_answered``, rows whose
-    fingerprint any key already has an answer for (those are reused, not sent).
+    Returns the stage's columns plus ``_attempt`` (1 for a first try), in no particular order
+    (sorting a million request bodies costs more than everything else a run does). With
+    ``exclude_run``, rows with any outcome from one run (bound parameter: its run id) are left
+    out too; with ``skip_answered``, rows whose fingerprint any key already has an answer for
+    (those are reused, not sent).
     """
     failures = (
         exp.select(*(col(k) for k in key), col("_fingerprint"),
@@ -148,11 +148,9 @@ def pending_rows(stage: exp.Table, output: exp.Table, requests: exp.Table, batch
         .where(col("status", "b").isin(*(exp.Literal.string(s) for s in OPEN_STATUSES)))
     )
     spent = exp.Coalesce(this=col("_failures", "f"), expressions=[exp.Literal.number(0)])
-    order = exp.Window(this=exp.RowNumber(),
-                       order=exp.Order(expressions=[exp.Ordered(this=col(k, "s")) for k in key]))
     query = (
         exp.select(exp.Column(this=exp.Star(), table=alias("s")),
-                   (spent + exp.Literal.number(1)).as_(alias("_attempt")), order.as_(alias("_row")))
+                   (spent + exp.Literal.number(1)).as_(alias("_attempt")))
         .from_(stage.copy().as_(alias("s")))
         .join(failures.subquery(alias("f")), join_type="left",
               on=exp.and_(eq_keys(key, "f", "s"),
@@ -173,9 +171,43 @@ def pending_rows(stage: exp.Table, output: exp.Table, requests: exp.Table, batch
                     .where(col("_fingerprint", "a").eq(col("_fingerprint", "s")))
                     .where(col("_status", "a").eq(exp.Literal.string(SUCCEEDED))))
         query = query.where(exp.Not(this=exp.Exists(this=answered)))
-    first = exp.Window(this=exp.Min(this=col("_row")), partition_by=[col("_fingerprint")])
-    grouped = exp.select("*", first.as_(alias("_group"))).from_(query.subquery(alias("p")))
-    return exp.select("*").from_(grouped.subquery(alias("g"))).order_by(col("_group"), col("_row"))
+    return query
+
+
+def _ranked(pending: exp.Select, key: Sequence[str]) -> exp.Select:
+    """Pending keys numbered within their fingerprint, by key (1: the row that sends it)."""
+    rank = exp.Window(this=exp.RowNumber(), partition_by=[col("_fingerprint")],
+                      order=exp.Order(expressions=[exp.Ordered(this=col(k)) for k in key]))
+    return exp.select(*(col(k) for k in key), col("_fingerprint"), col("_attempt"),
+                      col("_error"), rank.as_(alias("_rank"))).from_(pending.subquery(alias("p")))
+
+
+def requests_to_send(pending: exp.Select, stage: exp.Table, key: Sequence[str], *,
+                     dedup: bool, ordered: bool) -> exp.Select:
+    """The pending rows that carry a request, with their bodies.
+
+    With ``dedup`` one row per fingerprint (its first key; ``shared_rows`` are the others).
+    The ranking reads keys and fingerprints only; bodies join in afterwards. ``ordered`` sorts
+    by key, for a budget that must stop at the same row every time.
+    """
+    if dedup:
+        ranked = _ranked(pending, key).subquery(alias("r"))
+        query = (exp.select(exp.Column(this=exp.Star(), table=alias("s")), col("_attempt", "r"))
+                 .from_(stage.copy().as_(alias("s")))
+                 .join(ranked, on=eq_keys(key, "r", "s"))
+                 .where(col("_rank", "r").eq(exp.Literal.number(1))))
+        table = "s"
+    else:
+        query, table = exp.select("*").from_(pending.subquery(alias("p"))), None
+    return query.order_by(*(col(k, table) for k in key)) if ordered else query
+
+
+def shared_rows(pending: exp.Select, key: Sequence[str]) -> exp.Select:
+    """Pending rows whose request another pending row sends (see ``requests_to_send``)."""
+    return (exp.select(*(col(k) for k in key), col("_fingerprint"), col("_attempt"),
+                       col("_error"))
+            .from_(_ranked(pending, key).subquery(alias("r")))
+            .where(col("_rank") > exp.Literal.number(1)))
 
 
 def reuse_answers(pending: exp.Select, output: exp.Table, key: Sequence[str],

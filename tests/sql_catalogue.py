@@ -18,8 +18,8 @@ from typing import Any
 import pyarrow as pa
 from sqlglot import exp
 
-from batchsql import lock, outputs, sql
-from batchsql.runner.source import STAGE_META, source_columns
+from batchsql import lock, outputs, sql, stage_sql
+from batchsql.runner.source import STAGE_META
 from batchsql.spec import Spec, spec_from_dict
 from batchsql.state import BATCH_COLUMNS, State, ensure_table
 from batchsql.warehouses import snowflake
@@ -182,8 +182,15 @@ def statements(dialect: str) -> dict[str, exp.Expression]:
     # -- the source and the stage ---------------------------------------------------------
     out["source_table"] = source
     out["source_from_postgres"] = sql.select_source(FROM_POSTGRES, None, "postgres")
-    out["source_columns"] = source_columns(source, [*KEY, "subject", "body"])
-    out["duplicate_keys"] = sql.duplicate_keys(stage, KEY)
+    inputs = sql.sibling(output, "_batchsql_ticket_labels_input")
+    variables = ["body", "subject"]
+    out["create_inputs"] = stage_sql.create_inputs(inputs, source, KEY, variables, "sig",
+                                                   dialect)
+    out["duplicate_keys"] = sql.duplicate_keys(inputs, KEY)
+    out["delete_stale_renders"] = stage_sql.delete_stale(stage, inputs, KEY)
+    out["count_unrendered"] = stage_sql.count_unrendered(inputs, stage, KEY)
+    out["unrendered_rows"] = stage_sql.unrendered_rows(source, stage, KEY, variables, "sig",
+                                                       dialect)
 
     # -- selecting --------------------------------------------------------------------------
     out["pending_rows"] = pending
@@ -191,6 +198,11 @@ def statements(dialect: str) -> dict[str, exp.Expression]:
         stage, output, state.requests, state.batches, KEY, 3, exclude_run=True)
     out["pending_rows_to_send"] = sql.pending_rows(
         stage, output, state.requests, state.batches, KEY, 3, skip_answered=True)
+    out["requests_to_send"] = sql.requests_to_send(pending, stage, KEY, dedup=True,
+                                                   ordered=True)
+    out["requests_to_send_without_dedup"] = sql.requests_to_send(pending, stage, KEY,
+                                                                 dedup=False, ordered=False)
+    out["shared_rows"] = sql.shared_rows(pending, KEY)
     out["count_pending"] = sql.count_rows(pending)
     out["count_stage"] = sql.count_rows(stage)
     out["sample_requests"] = sql.sample_requests(pending, KEY, 3)

@@ -44,9 +44,9 @@ def one_batch_per_intent(project: Project) -> None:
 def max_estimated_tokens(project: Project) -> int:
     """batchsql's own input-token estimate of the largest test request."""
     spec = load_spec(project.spec)
-    renderer = Renderer(spec, compile_prompt(spec), CHAT_COMPLETIONS)
-    rows = pa.RecordBatch.from_pylist([dict(zip(("ticket_id", "subject", "body"), t,
-                                                strict=True)) for t in TICKETS])
+    renderer = Renderer(spec, compile_prompt(spec), CHAT_COMPLETIONS, exact=True)
+    rows = pa.RecordBatch.from_pylist([{**dict(zip(("ticket_id", "subject", "body"), t,
+                                                   strict=True)), "_input": ""} for t in TICKETS])
     return max(renderer.render(rows).column("_est_tokens").to_pylist())
 
 

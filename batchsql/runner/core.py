@@ -28,7 +28,7 @@ from batchsql.runner.collect import Collector
 from batchsql.runner.source import ROWS_PER_SLICE, Renderer, check_source, render_stage
 from batchsql.runner.submit import Submitter
 from batchsql.spec import Spec, line_of
-from batchsql.spool import ChunkWriter, OnChunk, OnNotSent
+from batchsql.spool import ChunkWriter, OnChunk, OnNotSent, count_request_tokens
 from batchsql.state import State, ensure_table, now
 from batchsql.timings import Phases
 from batchsql.warehouses.base import Warehouse
@@ -120,6 +120,7 @@ class Runner:
         self.state = State(wh, self.output)
         self.stage = sql.sibling(self.output, f"_batchsql_{self.output.name}_stage")
         self.collect_stage = sql.sibling(self.output, f"_batchsql_{self.output.name}_collect")
+        self.inputs = sql.sibling(self.output, f"_batchsql_{self.output.name}_input")
         self.view = sql.sibling(self.output, f"{self.output.name}_current")
         self.key = list(spec.source.key)
         self.price = price_of(spec.model, prices)
@@ -129,6 +130,7 @@ class Runner:
         self.submitter = Submitter(self)
         self.collector = Collector(self)
         self._key_types: list[tuple[str, exp.DataType]] = []
+        self._described: list[tuple[str, str]] = []
         self._source: exp.Query | None = None
         self._lock: SpecLock | None = None
         self._last_beat = 0.0
@@ -152,7 +154,7 @@ class Runner:
                 self.collector.collect(summary)
                 self.emit("rendering", {})
                 self.render_stage()
-                if self.spec.dedup:
+                if self.spec.dedup and self.count_pending(self.pending(), []):
                     self.reuse_answers(summary)
                 self.submit_pass(summary, first=True)
                 if wait:
@@ -190,6 +192,7 @@ class Runner:
     def prepare(self) -> None:
         """Check the source against the spec and create the tables (idempotent)."""
         self._source, described = check_source(self.spec, self.prompt, self.wh)
+        self._described = described
         types = dict(described)
         self._key_types = [(k, sql.dtype(types[k], self.wh.dialect)) for k in self.key]
         self.state.ensure(self._key_types)
@@ -216,10 +219,10 @@ class Runner:
     # -- selecting and submitting -----------------------------------------------------------
 
     def render_stage(self) -> None:
-        """Render every source row into the stage table: key, fingerprint, request body."""
+        """Bring the stage (each source row's rendered request) up to date with the source."""
         assert self._source is not None
         render_stage(self.wh, self.spec, self.prompt, self.renderer, self._source, self.stage,
-                     self._key_types, self.phases)
+                     self.inputs, self._described, self._key_types, self.phases)
 
     def check_budget(self) -> None:
         """A budget needs a price: refuse to start rather than spend blind."""
@@ -239,8 +242,7 @@ class Runner:
 
     def reuse_answers(self, summary: RunSummary) -> None:
         """Pending rows whose exact request was answered before get that answer, for free."""
-        pending = sql.pending_rows(self.stage, self.output, self.state.requests,
-                                   self.state.batches, self.key, self.spec.max_attempts)
+        pending = self.pending()
         values = [n for n, _ in outputs.value_columns(self.spec)]
         stamp = now()
         with self.phases("write"), self.wh.transaction():
@@ -263,23 +265,25 @@ class Runner:
         Later passes (while waiting, as the token quota frees up) skip rows that already have
         an outcome from this run: a row that failed is retried by the next run, not this one.
         """
-        pending = sql.pending_rows(self.stage, self.output, self.state.requests,
-                                   self.state.batches, self.key, self.spec.max_attempts,
-                                   exclude_run=not first)
+        pending = self.pending(exclude_run=not first)
         params = [] if first else [summary.run_id]
-        count = exp.select(exp.Count(this=exp.Star())).from_(pending.subquery("p"))
-        with self.phases("select"):
-            rows = int(self.wh.fetch(count, params)[0][0])
+        rows = self.count_pending(pending, params)
         if first:  # rows reused just before were pending too
             summary.selected = rows + summary.reused
             self.emit("selected", {"rows": summary.selected})
         if not rows:
             summary.deferred = 0
             return 0
-        writer = self.writer(summary, on_chunk=lambda *chunk: self.submit_chunk(summary, *chunk),
-                             on_not_sent=lambda rows: self.write_not_sent(summary, rows))
         phases = self.phases
-        for batch in phases.iterate("select", self.wh.stream(pending, params,
+        with phases("select"):
+            shared = self.shared_rows(pending, params)
+        writer = self.writer(summary, on_chunk=lambda *chunk: self.submit_chunk(summary, *chunk),
+                             on_not_sent=lambda rows: self.write_not_sent(summary, rows),
+                             shared=shared)
+        # A budget stops at a row: the same row on every run, so the rows go in key order.
+        query = sql.requests_to_send(pending, self.stage, self.key, dedup=self.spec.dedup,
+                                     ordered=self.max_cost is not None)
+        for batch in phases.iterate("select", self.wh.stream(query, params,
                                                              batch_size=ROWS_PER_SLICE)):
             phases.count("select", batch.num_rows)
             with phases("encode"):
@@ -301,9 +305,24 @@ class Runner:
                                       "committed": summary.est_cost_usd})
         return writer.deferred
 
+    def pending(self, *, exclude_run: bool = False) -> exp.Select:
+        return sql.pending_rows(self.stage, self.output, self.state.requests, self.state.batches,
+                                self.key, self.spec.max_attempts, exclude_run=exclude_run)
+
+    def count_pending(self, pending: exp.Select, params: list[Any]) -> int:
+        with self.phases("select"):
+            return int(self.wh.fetch(sql.count_rows(pending), params)[0][0])
+
+    def shared_rows(self, pending: exp.Select, params: list[Any]) -> pa.Table | None:
+        """Pending rows whose request another pending row sends (None without dedup)."""
+        if not self.spec.dedup:
+            return None
+        slices = list(self.wh.stream(sql.shared_rows(pending, self.key), params))
+        return pa.Table.from_batches(slices) if slices else None
+
     def writer(self, summary: RunSummary, *, on_chunk: OnChunk, on_not_sent: OnNotSent,
-               dry: bool = False) -> ChunkWriter:
-        """A chunk writer with this run's limits, token quota, dedup and remaining budget.
+               dry: bool = False, shared: pa.Table | None = None) -> ChunkWriter:
+        """A chunk writer with this run's limits, token quota, shared rows and remaining budget.
 
         ``dry``: write no files and ignore the quota (a plan counts every batch it would send).
         """
@@ -312,10 +331,13 @@ class Runner:
         budget = None
         if self.max_cost is not None:
             budget = max(0.0, self.max_cost - (summary.est_cost_usd or 0.0))
+        # The stage's token counts are estimates (see Renderer); where a budget or a quota
+        # decides by them, what is sent is counted exactly (a plan's stage already is).
+        exact = not dry and (budget is not None or self.limits.max_tokens is not None)
         return ChunkWriter(self.limits, None if dry else self.spool, self.url, self.key,
                            token_budget=None if dry else self._token_budget(),
-                           dedup=self.spec.dedup,
-                           cost_of=cost_of, cost_budget=budget,
+                           shared=shared, cost_of=cost_of, cost_budget=budget,
+                           count_tokens=count_request_tokens(self.url) if exact else None,
                            on_chunk=on_chunk, on_not_sent=on_not_sent)
 
     def _token_budget(self) -> int | None:

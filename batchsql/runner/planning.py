@@ -16,7 +16,7 @@ from sqlglot import exp
 from batchsql import outputs, sql, tokens
 from batchsql.estimate import OutputEstimate
 from batchsql.pricing import Price
-from batchsql.runner.source import ROWS_PER_SLICE, check_source, render_stage
+from batchsql.runner.source import ROWS_PER_SLICE, Renderer, check_source, render_stage
 from batchsql.spool import ChunkWriter
 from batchsql.state import BATCH_COLUMNS, REQUEST_META, State, ensure_table
 
@@ -101,7 +101,12 @@ def make_plan(r: Runner, *, show: int = 0) -> Plan:
     key_types = [(k, sql.dtype(types[k], wh.dialect)) for k in r.key]
     _read_through_scratch(r, key_types)
     r.stage = wh.scratch_table(f"_batchsql_plan_{r.output.name}_stage")
-    render_stage(wh, r.spec, r.prompt, r.renderer, source, r.stage, key_types, r.phases)
+    inputs = wh.scratch_table(f"_batchsql_plan_{r.output.name}_input")
+    # A plan's figures are exact: it counts every row's tokens (a run samples them).
+    renderer = Renderer(r.spec, r.prompt, r.url, exact=True)
+    wh.execute(sql.drop_table(r.stage))  # a stale one from an interrupted plan
+    render_stage(wh, r.spec, r.prompt, renderer, source, r.stage, inputs, described, key_types,
+                 r.phases)
     try:
         _count(r, result, show)
     finally:
@@ -145,17 +150,21 @@ def _count(r: Runner, result: Plan, show: int) -> None:
         result.fits, result.over_budget = within.requests, within.over_budget
         result.budget_cost_usd = within.est_cost
     if show > 0:
-        rows = wh.fetch(sql.sample_requests(to_send, r.key, show))
+        rows = wh.fetch(sql.sample_requests(
+            sql.requests_to_send(to_send, r.stage, r.key, dedup=r.spec.dedup, ordered=True),
+            r.key, show))
         result.samples = [Sample(dict(zip(r.key, row[:-1], strict=True)), json.loads(row[-1]))
                           for row in rows]
 
 
-def _dry_pass(r: Runner, query: exp.Select, on_chunk: Any, on_not_sent: Any) -> ChunkWriter:
+def _dry_pass(r: Runner, pending: exp.Select, on_chunk: Any, on_not_sent: Any) -> ChunkWriter:
     """Chunk the pending rows as a run would, writing nothing."""
     from batchsql.runner.core import RunSummary
 
     writer = r.writer(RunSummary(run_id="plan", spec=r.spec.name), on_chunk=on_chunk,
-                      on_not_sent=on_not_sent, dry=True)
+                      on_not_sent=on_not_sent, dry=True, shared=r.shared_rows(pending, []))
+    query = sql.requests_to_send(pending, r.stage, r.key, dedup=r.spec.dedup,
+                                 ordered=r.max_cost is not None)
     for batch in r.wh.stream(query, batch_size=ROWS_PER_SLICE):
         writer.add(batch)
     writer.finish()

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+import math
+from typing import Any
+
 import jinja2
 import pyarrow as pa
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel, SqlglotError, UnsupportedError
 
-from batchsql import plan, sql, tokens
+from batchsql import plan, sql, stage_sql, tokens
 from batchsql.errors import BatchsqlError, SpecError
 from batchsql.prompts import Prompt
 from batchsql.spec import Spec, line_of
@@ -17,9 +22,13 @@ from batchsql.warehouses.base import Warehouse
 #: Rows read, rendered and written per Arrow slice: bounds memory whatever the table size.
 ROWS_PER_SLICE = 10_000
 
-#: Columns the stage adds to the key: what each row's request is and whether it rendered.
-STAGE_META = (("_fingerprint", "varchar"), ("_body", "varchar"), ("_est_tokens", "bigint"),
-              ("_error", "varchar"))
+#: Columns the stage adds to the key: the hash of the row's template inputs, its request, and
+#: whether it rendered.
+STAGE_META = (("_input", "varchar"), ("_fingerprint", "varchar"), ("_body", "varchar"),
+              ("_est_tokens", "bigint"), ("_error", "varchar"))
+
+#: Bump when a batchsql change alters what a row renders to: every cached render is redone.
+RENDER_VERSION = 1
 
 
 def source_query(spec: Spec, dialect: str | None) -> exp.Query:
@@ -51,12 +60,6 @@ def _first_line(error: Exception) -> str:
     return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
 
 
-def source_columns(source: exp.Query, columns: list[str]) -> exp.Select:
-    """The columns a run reads from the source (each once, in order)."""
-    return (exp.select(*(sql.col(c) for c in dict.fromkeys(columns)))
-            .from_(source.subquery(sql.alias("_batchsql_source"))))
-
-
 def check_source(spec: Spec, prompt: Prompt,
                  wh: Warehouse) -> tuple[exp.Query, list[tuple[str, str]]]:
     """Describe the source in the warehouse and check keys and template variables against it."""
@@ -78,17 +81,28 @@ def check_source(spec: Spec, prompt: Prompt,
 
 
 class Renderer:
-    """Source rows -> stage rows (key, fingerprint, canonical request body, token estimate)."""
+    """Source rows -> stage rows (key, input hash, fingerprint, request body, input tokens).
 
-    def __init__(self, spec: Spec, prompt: Prompt, url: str) -> None:
+    With ``exact`` every row's input tokens are counted (``batchsql plan``); otherwise a sample
+    of each slice is counted and the rest are scaled from it by body length: counting costs
+    about 8 us a row, more than everything else a row costs, and a run needs exact counts only
+    where a budget or a token quota decides (there the chunk writer counts what it sends).
+    """
+
+    #: One row in this many is counted exactly when estimating.
+    SAMPLE_EVERY = 50
+
+    def __init__(self, spec: Spec, prompt: Prompt, url: str, *, exact: bool = False) -> None:
         self.spec = spec
         self.prompt = prompt
         self.url = url
+        self.exact = exact
         self.key = list(spec.source.key)
 
     def render(self, batch: pa.RecordBatch) -> pa.Table:
         """One Arrow slice of source rows rendered into stage rows."""
-        fingerprints, bodies, counts, errors = [], [], [], []
+        fingerprints, bodies, errors = [], [], []
+        requests: list[dict[str, Any] | None] = []
         for row in batch.to_pylist():
             try:
                 messages = self.prompt.render(row)
@@ -98,42 +112,99 @@ class Renderer:
                 message = f"template error: {e}"
                 fingerprints.append(plan.fingerprint(self.url, message))
                 bodies.append(None)
-                counts.append(0)
+                requests.append(None)
                 errors.append(message)
                 continue
             request = plan.build_body(self.spec, messages)
             body = plan.canonical_json(request)
             fingerprints.append(plan.fingerprint(self.url, body))
             bodies.append(body)
-            counts.append(tokens.count_input_tokens(self.url, request))
+            requests.append(request)
             errors.append(None)
         return pa.table({
             **{k: batch.column(k) for k in self.key},
+            "_input": batch.column("_input"),
             "_fingerprint": pa.array(fingerprints, pa.string()),
             "_body": pa.array(bodies, pa.string()),
-            "_est_tokens": pa.array(counts, pa.int64()),
+            "_est_tokens": self.count(bodies, requests),
             "_error": pa.array(errors, pa.string()),
         })
 
+    def count(self, bodies: list[str | None],
+              requests: list[dict[str, Any] | None] | None = None) -> pa.Array:
+        """Input tokens per body: exact, or scaled from an exact count of a sample."""
+        def exact(i: int) -> int:
+            request = requests[i] if requests is not None else None
+            body = bodies[i]
+            assert body is not None
+            return tokens.count_input_tokens(self.url, request or json.loads(body))
+
+        every = 1 if self.exact else self.SAMPLE_EVERY
+        counted = {i: exact(i) for i in range(0, len(bodies), every) if bodies[i] is not None}
+        if self.exact:
+            return pa.array([counted.get(i, 0) for i in range(len(bodies))], pa.int64())
+        chars = sum(len(bodies[i] or "") for i in counted)
+        ratio = sum(counted.values()) / chars if chars else 0.25
+        return pa.array([counted[i] if i in counted else
+                         math.ceil(len(body) * ratio) if body is not None else 0
+                         for i, body in enumerate(bodies)], pa.int64())
+
+
+def render_signature(spec: Spec, prompt: Prompt, url: str, types: dict[str, str]) -> str:
+    """What a row's rendered request depends on besides its values (see ``stage_sql``)."""
+    if prompt.embeddings:
+        skeleton = plan.build_body(spec, prompt.templates[0].source)
+    else:
+        skeleton = plan.build_body(spec, [{"role": t.role, "content": t.source}
+                                          for t in prompt.templates])
+    return hashlib.sha256(plan.canonical_json({
+        "version": RENDER_VERSION, "url": url, "request": skeleton,
+        "types": {name: types[name] for name in sorted(prompt.variables())},
+    }).encode()).hexdigest()
+
 
 def render_stage(wh: Warehouse, spec: Spec, prompt: Prompt, renderer: Renderer,
-                 source: exp.Query, stage: exp.Table,
-                 key_types: list[tuple[str, exp.DataType]], phases: Phases) -> None:
-    """Render every source row into a fresh stage table; refuse duplicate or NULL keys."""
+                 source: exp.Query, stage: exp.Table, inputs: exp.Table,
+                 described: list[tuple[str, str]], key_types: list[tuple[str, exp.DataType]],
+                 phases: Phases) -> None:
+    """Bring the stage up to date with the source; refuse duplicate or NULL keys.
+
+    Rows whose template inputs are unchanged keep their rendered request (see ``stage_sql``);
+    only new and changed rows are rendered.
+    """
     key = list(spec.source.key)
-    query = source_columns(source, [*key, *sorted(prompt.variables())])
-    wh.execute(sql.drop_table(stage))
-    wh.execute(sql.create_table(stage, [
-        *key_types, *((n, sql.dtype(t, wh.dialect)) for n, t in STAGE_META)]))
-    for batch in phases.iterate("select", wh.stream(query, batch_size=ROWS_PER_SLICE)):
-        with phases("render"):
-            wh.insert_arrow(stage, renderer.render(batch))
-        phases.count("render", batch.num_rows)
+    variables = sorted(prompt.variables())
+    signature = render_signature(spec, prompt, renderer.url, dict(described))
+    dialect = wh.dialect
     with phases("select"):
-        duplicates = wh.fetch(sql.duplicate_keys(stage, key))
+        _ensure_stage(wh, stage, key_types)
+        wh.execute(sql.drop_table(inputs))
+        wh.execute(stage_sql.create_inputs(inputs, source, key, variables, signature, dialect))
+        duplicates = wh.fetch(sql.duplicate_keys(inputs, key))
     if duplicates:
         shown = ", ".join(str(row[:-1] if len(key) > 1 else row[0]) for row in duplicates)
         raise SpecError(
             f"source.key ({', '.join(key)}) does not identify rows: duplicate or NULL keys "
             f"such as {shown}", path=spec.path, line=line_of(spec, "source", "key"),
             hint="pick columns that are unique and never NULL")
+    with phases("render"):
+        wh.execute(stage_sql.delete_stale(stage, inputs, key))
+    with phases("select"):
+        missing = int(wh.fetch(stage_sql.count_unrendered(inputs, stage, key))[0][0])
+    if missing:
+        query = stage_sql.unrendered_rows(source, stage, key, variables, signature, dialect)
+        for batch in phases.iterate("select", wh.stream(query, batch_size=ROWS_PER_SLICE)):
+            with phases("render"):
+                wh.insert_arrow(stage, renderer.render(batch))
+            phases.count("render", batch.num_rows)
+    wh.execute(sql.drop_table(inputs))
+
+
+def _ensure_stage(wh: Warehouse, stage: exp.Table,
+                  key_types: list[tuple[str, exp.DataType]]) -> None:
+    """Create the stage, or recreate one an older batchsql (or another key) left behind."""
+    columns = [*key_types, *((n, sql.dtype(t, wh.dialect)) for n, t in STAGE_META)]
+    existing = wh.table_columns(stage)
+    if existing is not None and [c.lower() for c in existing] != [n.lower() for n, _ in columns]:
+        wh.execute(sql.drop_table(stage))
+    wh.execute(sql.create_table(stage, columns))

@@ -5,6 +5,7 @@
 CREATE TABLE IF NOT EXISTS `analytics`.`_batchsql_ticket_labels_stage` (
   `Region` STRING,
   `Order ID` BIGINT,
+  `_input` STRING,
   `_fingerprint` STRING,
   `_body` STRING,
   `_est_tokens` BIGINT,

@@ -6,7 +6,7 @@ SELECT
   `Region`,
   `Order ID`,
   COUNT(*) AS `n`
-FROM `analytics`.`_batchsql_ticket_labels_stage`
+FROM `analytics`.`_batchsql_ticket_labels_input`
 GROUP BY
   `Region`,
   `Order ID`

@@ -3,6 +3,7 @@
 CREATE TABLE IF NOT EXISTS "analytics"."_batchsql_ticket_labels_stage" (
   "Region" TEXT,
   "Order ID" BIGINT,
+  "_input" TEXT,
   "_fingerprint" TEXT,
   "_body" TEXT,
   "_est_tokens" BIGINT,

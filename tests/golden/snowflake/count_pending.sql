@@ -6,67 +6,54 @@ SELECT
   COUNT(*)
 FROM (
   SELECT
-    *
-  FROM (
+    "s".*,
+    COALESCE("f"."_failures", 0) + 1 AS "_attempt"
+  FROM "analytics"."_batchsql_ticket_labels_stage" AS "s"
+  LEFT JOIN (
     SELECT
-      *,
-      MIN("_row") OVER (PARTITION BY "_fingerprint") AS "_group"
-    FROM (
-      SELECT
-        "s".*,
-        COALESCE("f"."_failures", 0) + 1 AS "_attempt",
-        ROW_NUMBER() OVER (ORDER BY "s"."Region", "s"."Order ID") AS "_row"
-      FROM "analytics"."_batchsql_ticket_labels_stage" AS "s"
-      LEFT JOIN (
+      "Region",
+      "Order ID",
+      "_fingerprint",
+      COUNT(*) AS "_failures"
+    FROM "analytics"."ticket_labels"
+    WHERE
+      "_status" IN ('failed', 'invalid_output', 'missing')
+    GROUP BY
+      "Region",
+      "Order ID",
+      "_fingerprint"
+  ) AS "f"
+    ON (
+      "f"."Region" = "s"."Region" AND "f"."Order ID" = "s"."Order ID"
+    )
+    AND "f"."_fingerprint" = "s"."_fingerprint"
+  WHERE
+    (
+      NOT EXISTS(
         SELECT
-          "Region",
-          "Order ID",
-          "_fingerprint",
-          COUNT(*) AS "_failures"
-        FROM "analytics"."ticket_labels"
+          1
+        FROM "analytics"."ticket_labels" AS "o"
         WHERE
-          "_status" IN ('failed', 'invalid_output', 'missing')
-        GROUP BY
-          "Region",
-          "Order ID",
-          "_fingerprint"
-      ) AS "f"
-        ON (
-          "f"."Region" = "s"."Region" AND "f"."Order ID" = "s"."Order ID"
-        )
-        AND "f"."_fingerprint" = "s"."_fingerprint"
-      WHERE
-        (
-          NOT EXISTS(
-            SELECT
-              1
-            FROM "analytics"."ticket_labels" AS "o"
-            WHERE
-              (
-                (
-                  "o"."Region" = "s"."Region" AND "o"."Order ID" = "s"."Order ID"
-                )
-                AND "o"."_fingerprint" = "s"."_fingerprint"
-              )
-              AND "o"."_status" = 'succeeded'
+          (
+            (
+              "o"."Region" = "s"."Region" AND "o"."Order ID" = "s"."Order ID"
+            )
+            AND "o"."_fingerprint" = "s"."_fingerprint"
           )
-          AND NOT EXISTS(
-            SELECT
-              1
-            FROM "analytics"."_batchsql_ticket_labels_requests" AS "r"
-            JOIN "analytics"."_batchsql_batches" AS "b"
-              ON "b"."batch_uuid" = "r"."_batch_uuid"
-            WHERE
-              (
-                "r"."Region" = "s"."Region" AND "r"."Order ID" = "s"."Order ID"
-              )
-              AND "b"."status" IN ('intent', 'submitted')
+          AND "o"."_status" = 'succeeded'
+      )
+      AND NOT EXISTS(
+        SELECT
+          1
+        FROM "analytics"."_batchsql_ticket_labels_requests" AS "r"
+        JOIN "analytics"."_batchsql_batches" AS "b"
+          ON "b"."batch_uuid" = "r"."_batch_uuid"
+        WHERE
+          (
+            "r"."Region" = "s"."Region" AND "r"."Order ID" = "s"."Order ID"
           )
-        )
-        AND COALESCE("f"."_failures", 0) < 3
-    ) AS "p"
-  ) AS "g"
-  ORDER BY
-    "_group",
-    "_row"
+          AND "b"."status" IN ('intent', 'submitted')
+      )
+    )
+    AND COALESCE("f"."_failures", 0) < 3
 ) AS "p";

@@ -5,6 +5,7 @@
 CREATE TABLE IF NOT EXISTS "analytics"."_batchsql_ticket_labels_stage" (
   "Region" VARCHAR,
   "Order ID" BIGINT,
+  "_input" VARCHAR,
   "_fingerprint" VARCHAR,
   "_body" VARCHAR,
   "_est_tokens" BIGINT,

@@ -1,10 +1,10 @@
--- batchsql golden SQL: source_columns, duckdb dialect.
+-- batchsql golden SQL: create_inputs, duckdb dialect.
 -- Regenerate: BATCHSQL_UPDATE_GOLDEN=1 python -m pytest tests/test_golden_sql.py
+CREATE TABLE "analytics"."_batchsql_ticket_labels_input" AS
 SELECT
   "Region",
   "Order ID",
-  "subject",
-  "body"
+  CAST(HASH('sig', "body", "subject") AS TEXT) AS "_input"
 FROM (
   SELECT
     *

@@ -1,0 +1,28 @@
+-- batchsql golden SQL: create_inputs, databricks dialect.
+-- Regenerate: BATCHSQL_UPDATE_GOLDEN=1 python -m pytest tests/test_golden_sql.py
+-- Placeholders are native positional ? (Databricks Runtime 14.2 or later, at most 255 per
+-- statement).
+CREATE TABLE `analytics`.`_batchsql_ticket_labels_input` AS
+SELECT
+  `Region`,
+  `Order ID`,
+  MD5(
+    CONCAT(
+      'sig',
+      CASE
+        WHEN `body` IS NULL
+        THEN '~'
+        ELSE CONCAT(CAST(LENGTH(CAST(`body` AS STRING)) AS STRING), ':', CAST(`body` AS STRING))
+      END,
+      CASE
+        WHEN `subject` IS NULL
+        THEN '~'
+        ELSE CONCAT(CAST(LENGTH(CAST(`subject` AS STRING)) AS STRING), ':', CAST(`subject` AS STRING))
+      END
+    )
+  ) AS `_input`
+FROM (
+  SELECT
+    *
+  FROM `raw`.`Tickets`
+) AS `_batchsql_source`;

@@ -1,0 +1,41 @@
+-- batchsql golden SQL: unrendered_rows, databricks dialect.
+-- Regenerate: BATCHSQL_UPDATE_GOLDEN=1 python -m pytest tests/test_golden_sql.py
+-- Placeholders are native positional ? (Databricks Runtime 14.2 or later, at most 255 per
+-- statement).
+SELECT
+  `s`.`Region`,
+  `s`.`Order ID`,
+  `s`.`body`,
+  `s`.`subject`,
+  MD5(
+    CONCAT(
+      'sig',
+      CASE
+        WHEN `s`.`body` IS NULL
+        THEN '~'
+        ELSE CONCAT(CAST(LENGTH(CAST(`s`.`body` AS STRING)) AS STRING), ':', CAST(`s`.`body` AS STRING))
+      END,
+      CASE
+        WHEN `s`.`subject` IS NULL
+        THEN '~'
+        ELSE CONCAT(
+          CAST(LENGTH(CAST(`s`.`subject` AS STRING)) AS STRING),
+          ':',
+          CAST(`s`.`subject` AS STRING)
+        )
+      END
+    )
+  ) AS `_input`
+FROM (
+  SELECT
+    *
+  FROM `raw`.`Tickets`
+) AS `s`
+WHERE
+  NOT EXISTS(
+    SELECT
+      1
+    FROM `analytics`.`_batchsql_ticket_labels_stage` AS `t`
+    WHERE
+      `t`.`Region` = `s`.`Region` AND `t`.`Order ID` = `s`.`Order ID`
+  );

@@ -1,0 +1,89 @@
+"""The stage as a render cache: a rerun renders only rows whose template inputs changed."""
+
+from __future__ import annotations
+
+import pytest
+
+from batchsql.errors import SpecError
+
+from .conftest import EVERYWHERE, SPEC, TICKETS, Project
+
+N = len(TICKETS)
+
+
+def rendered(summary: object) -> int:
+    return summary.phases.rows["render"]  # type: ignore[attr-defined]
+
+
+@EVERYWHERE
+def test_a_rerun_renders_nothing_and_a_changed_row_alone(project: Project) -> None:
+    first = project.run()
+    assert rendered(first) == N
+    assert rendered(project.run()) == 0
+
+    changed = [(t[0], t[1], t[2] + " (edited)") if t[0] == 3 else t for t in TICKETS]
+    project.write_tickets(changed)
+    again = project.run()
+    assert rendered(again) == 1
+    assert (again.selected, again.submitted) == (1, 1)
+    bodies = project.query("select count(distinct _fingerprint) from analytics.labels "
+                           "where ticket_id = 3")
+    assert bodies == [(2,)]
+
+
+@EVERYWHERE
+def test_a_prompt_edit_re_renders_every_row(project: Project) -> None:
+    project.run()
+    project.write_spec(SPEC.replace("You label tickets.", "You label support tickets."))
+    again = project.run()
+    assert rendered(again) == N and again.selected == N
+
+
+def test_a_column_the_templates_do_not_read_changes_nothing(project: Project) -> None:
+    project.run()
+    project.write_spec(SPEC.replace("select ticket_id, subject, body from raw.tickets",
+                                    "select ticket_id, subject, body, 1 as n from raw.tickets"))
+    assert rendered(project.run()) == 0
+
+
+def test_null_and_empty_values_are_different_inputs(project: Project) -> None:
+    rows = [(1, "Subject", None), (2, "Subject", "")]
+    project.write_tickets(rows)
+    project.run()
+    project.write_tickets([(1, "Subject", ""), (2, "Subject", None)])
+    again = project.run()
+    assert rendered(again) == 2
+
+
+def test_removed_rows_leave_the_stage(project: Project) -> None:
+    project.run()
+    project.write_tickets(TICKETS[:-2])
+    assert rendered(project.run()) == 0
+    project.write_tickets(TICKETS)
+    again = project.run()
+    # They come back rendered afresh, and are answered already: nothing to send.
+    assert rendered(again) == 2 and again.submitted == 0
+
+
+@EVERYWHERE
+def test_duplicate_keys_are_refused_even_when_rows_are_cached(project: Project) -> None:
+    project.run()
+    project.write_tickets([*TICKETS, TICKETS[0]])
+    with pytest.raises(SpecError, match="duplicate or NULL keys"):
+        project.run()
+
+
+def test_a_stage_from_an_older_batchsql_is_rebuilt(project: Project) -> None:
+    project.run()
+    with project.connect() as wh:
+        wh.execute("drop table analytics._batchsql_labels_stage")
+        wh.execute("create table analytics._batchsql_labels_stage (ticket_id bigint, "
+                   "_fingerprint varchar, _body varchar, _est_tokens bigint, _error varchar)")
+    again = project.run()
+    assert rendered(again) == N and again.submitted == 0
+
+
+def test_estimated_tokens_are_close_to_the_exact_count(project: Project) -> None:
+    summary = project.run()
+    estimate = project.query("select sum(est_input_tokens) from analytics._batchsql_batches")
+    assert estimate[0][0] == pytest.approx(summary.input_tokens, rel=0.05)
