@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 from typing import Any
 
 import jinja2
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel, SqlglotError, UnsupportedError
 
@@ -126,28 +127,29 @@ class Renderer:
             "_input": batch.column("_input"),
             "_fingerprint": pa.array(fingerprints, pa.string()),
             "_body": pa.array(bodies, pa.string()),
-            "_est_tokens": self.count(bodies, requests),
+            "_est_tokens": self.count(pa.array(bodies, pa.string()), requests),
             "_error": pa.array(errors, pa.string()),
         })
 
-    def count(self, bodies: list[str | None],
+    def count(self, bodies: pa.Array,
               requests: list[dict[str, Any] | None] | None = None) -> pa.Array:
-        """Input tokens per body: exact, or scaled from an exact count of a sample."""
-        def exact(i: int) -> int:
-            request = requests[i] if requests is not None else None
-            body = bodies[i]
-            assert body is not None
-            return tokens.count_input_tokens(self.url, request or json.loads(body))
-
+        """Input tokens per body (NULL: 0): exact, or scaled from an exact count of a sample."""
         every = 1 if self.exact else self.SAMPLE_EVERY
-        counted = {i: exact(i) for i in range(0, len(bodies), every) if bodies[i] is not None}
-        if self.exact:
-            return pa.array([counted.get(i, 0) for i in range(len(bodies))], pa.int64())
-        chars = sum(len(bodies[i] or "") for i in counted)
-        ratio = sum(counted.values()) / chars if chars else 0.25
-        return pa.array([counted[i] if i in counted else
-                         math.ceil(len(body) * ratio) if body is not None else 0
-                         for i, body in enumerate(bodies)], pa.int64())
+        valid = bodies.is_valid().to_numpy(zero_copy_only=False)
+        sample = [i for i in range(0, len(bodies), every) if valid[i]]
+        counts = np.zeros(len(bodies), dtype=np.int64)
+        for i in sample:
+            request = requests[i] if requests is not None else None
+            counts[i] = tokens.count_input_tokens(
+                self.url, request or json.loads(bodies[i].as_py()))
+        if not self.exact:
+            lengths = pc.utf8_length(bodies).fill_null(0).to_numpy(zero_copy_only=False)
+            chars = int(lengths[sample].sum())
+            ratio = counts[sample].sum() / chars if chars else 0.25
+            estimate = np.ceil(lengths * ratio).astype(np.int64)
+            estimate[sample] = counts[sample]
+            counts = np.where(valid, estimate, 0)
+        return pa.array(counts, pa.int64())
 
 
 def render_signature(spec: Spec, prompt: Prompt, url: str, types: dict[str, str]) -> str:
