@@ -24,7 +24,14 @@ _FILE_LOCKED = "Could not set lock on file"
 _LOCK_PID = re.compile(r"\(PID (\d+)\)")
 
 
-def _connect(path: str, wait: float) -> duckdb.DuckDBPyConnection:
+#: DuckDB's memory cap for batchsql's own connection unless the profile's ``settings`` set one.
+#: DuckDB's own default (80% of RAM) keeps every table it touched cached, so a run's memory
+#: would grow with the table; under a cap, cached blocks are dropped and large intermediates
+#: spill to a temp folder beside the database.
+DEFAULT_MEMORY_LIMIT = "512MB"
+
+
+def _connect(path: str, wait: float, config: dict[str, Any]) -> duckdb.DuckDBPyConnection:
     """Open a database file, retrying every 0.25 s for ``wait`` s while another process has it.
 
     DuckDB lets one process at a time open a file for writing; a second one gets an IOException.
@@ -32,7 +39,7 @@ def _connect(path: str, wait: float) -> duckdb.DuckDBPyConnection:
     deadline = time.monotonic() + max(wait, 0.0)
     while True:
         try:
-            return duckdb.connect(path)
+            return duckdb.connect(path, config=config)
         except duckdb.Error as e:
             if _FILE_LOCKED not in str(e):
                 raise WarehouseError(f"cannot open DuckDB database {path!r}: {e}") from e
@@ -53,6 +60,11 @@ def _open_error(path: str, error: duckdb.Error, wait: float) -> WarehouseError:
                        "run; DuckDB allows one writing process at a time")
 
 
+def _setting(value: Any) -> Any:
+    """A profile value as DuckDB's config takes it (YAML gives bools and numbers as such)."""
+    return value if isinstance(value, str | bool | int | float) else str(value)
+
+
 def _quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
@@ -68,9 +80,12 @@ class DuckDBWarehouse(Warehouse):
 
     def __init__(self, path: str | Path = ":memory:", *,
                  connection: duckdb.DuckDBPyConnection | None = None,
-                 open_wait: float = 0.0, read_only: bool = False) -> None:
+                 open_wait: float = 0.0, read_only: bool = False,
+                 settings: dict[str, Any] | None = None) -> None:
         self.path = str(path)
         self.read_only = read_only
+        self.config = {"memory_limit": DEFAULT_MEMORY_LIMIT,
+                       **{str(k): _setting(v) for k, v in (settings or {}).items()}}
         self._owned = connection is None
         self._catalog: str | None = None
         if connection is not None:
@@ -78,16 +93,21 @@ class DuckDBWarehouse(Warehouse):
         elif read_only:
             self._con = self._attach_read_only(open_wait)
         else:
-            self._con = _connect(self.path, open_wait)
+            self._con = _connect(self.path, open_wait, self.config)
 
     @classmethod
     def from_target(cls, target: Target, *, base_dir: Path | None, open_wait: float,
                     read_only: bool) -> DuckDBWarehouse:
-        """dbt-duckdb's ``path`` (relative to the project folder; default in memory)."""
+        """dbt-duckdb's ``path`` (relative to the project folder; default in memory) and its
+        ``settings`` (DuckDB options such as ``memory_limit`` and ``threads``)."""
         path = str(target.fields.get("path") or ":memory:")
         if path != ":memory:" and base_dir is not None and not Path(path).is_absolute():
             path = str(base_dir / path)
-        return cls(path, open_wait=open_wait, read_only=read_only)
+        settings = target.fields.get("settings") or {}
+        if not isinstance(settings, dict):
+            raise WarehouseError("the DuckDB target's settings must be a mapping of DuckDB "
+                                 "options, e.g. {memory_limit: 2GB, threads: 4}")
+        return cls(path, open_wait=open_wait, read_only=read_only, settings=settings)
 
     def _attach_read_only(self, wait: float) -> duckdb.DuckDBPyConnection:
         """An in-memory database with the file attached read-only under its usual name.
@@ -96,7 +116,7 @@ class DuckDBWarehouse(Warehouse):
         database, so a dry run can stage its work without writing a byte to the file. A file
         that does not exist yet is an empty warehouse: nothing is created.
         """
-        con = duckdb.connect(":memory:")
+        con = duckdb.connect(":memory:", config=self.config)
         if self.path == ":memory:" or not Path(self.path).exists():
             return con
         self._catalog = Path(self.path).stem

@@ -1,0 +1,59 @@
+"""DuckDB targets: dbt-duckdb's `settings`, and the memory cap batchsql sets by default."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from batchsql.errors import WarehouseError
+from batchsql.profiles import load_target
+from batchsql.warehouses import connect
+from batchsql.warehouses.duckdb import DEFAULT_MEMORY_LIMIT
+
+
+def target_with(tmp_path: Path, extra: str = "") -> object:
+    (tmp_path / "profiles.yml").write_text(textwrap.dedent("""\
+        batchsql:
+          target: dev
+          outputs:
+            dev:
+              type: duckdb
+              path: w.duckdb
+        """) + textwrap.indent(textwrap.dedent(extra), " " * 6))
+    return load_target(profiles_dir=tmp_path, project_dir=tmp_path)
+
+
+def setting(tmp_path: Path, name: str, *, read_only: bool = False, extra: str = "") -> str:
+    target = target_with(tmp_path, extra)
+    with connect(target, base_dir=tmp_path, read_only=read_only) as wh:  # type: ignore[arg-type]
+        return str(wh.fetch(f"select current_setting('{name}')")[0][0])
+
+
+def megabytes(text: str) -> float:
+    number, unit = text.split()
+    return float(number) * {"MiB": 1.048576, "MB": 1.0, "GiB": 1073.741824, "GB": 1000.0}[unit]
+
+
+def test_memory_is_capped_unless_the_profile_says_otherwise(tmp_path: Path) -> None:
+    default = megabytes(setting(tmp_path, "memory_limit"))
+    assert default == pytest.approx(float(DEFAULT_MEMORY_LIMIT.removesuffix("MB")), rel=0.05)
+    # A plan's read-only connection is capped the same way.
+    assert megabytes(setting(tmp_path, "memory_limit", read_only=True)) == default
+
+
+def test_profile_settings_reach_duckdb(tmp_path: Path) -> None:
+    extra = """\
+        settings:
+          memory_limit: 3GB
+          threads: 1
+        """
+    assert megabytes(setting(tmp_path, "memory_limit", extra=extra)) == pytest.approx(3000,
+                                                                                   rel=0.05)
+    assert setting(tmp_path, "threads", extra=extra) == "1"
+
+
+def test_settings_must_be_a_mapping(tmp_path: Path) -> None:
+    with pytest.raises(WarehouseError, match="settings must be a mapping"):
+        setting(tmp_path, "threads", extra="settings: [threads]\n")
