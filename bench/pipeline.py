@@ -16,6 +16,7 @@ import contextlib
 import json
 import os
 import platform
+import resource
 import shutil
 import signal
 import subprocess
@@ -54,6 +55,12 @@ RSS_GROWTH_MAX = 1.25
 RERUN_NOTHING_LIMIT = 2.0
 RERUN_NEW_SHARE_MAX = 0.10
 EMULATOR_CPU_LIMIT = 30.0  # "well under a minute"
+
+#: Emulator seconds a batch takes. Long, so that no batch falls due (and is worked on by the
+#: emulator) while batchsql is still uploading; each status poll first advances the emulator's
+#: clock by this much, so batches finish as soon as they are polled (see
+#: reference.advance_emulator_clock).
+BATCH_SECONDS = 3600.0
 
 
 class BenchError(Exception):
@@ -103,12 +110,22 @@ def run_child(cmd: list[str], what: str, cwd: Path) -> Child:
     return Child(data, wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024)
 
 
-def child_batchsql(project: Path) -> int:
+def child_batchsql(project: Path, base_url: str) -> int:
     """In the child: one ``batchsql.api.run`` of the bench spec; print its figures as JSON."""
     started = time.perf_counter()
     from batchsql import api
+    from batchsql.providers.openai import OpenAIProvider
 
     imported = time.perf_counter()
+    import_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    retrieve = OpenAIProvider.retrieve
+
+    def retrieve_when_due(self: OpenAIProvider, batch_id: str) -> Any:
+        # batchsql polls only through retrieve, inside its provider phase.
+        reference.advance_emulator_clock(base_url, BATCH_SECONDS)
+        return retrieve(self, batch_id)
+
+    OpenAIProvider.retrieve = retrieve_when_due  # type: ignore[method-assign]
     summary = api.run(project / "models" / f"{SPEC_NAME}.yml", wait=True,
                       profiles_dir=project, project_dir=project)
     finished = time.perf_counter()
@@ -117,6 +134,7 @@ def child_batchsql(project: Path) -> int:
     print(json.dumps({
         "batchsql": batchsql.__file__,
         "import_seconds": imported - started, "run_seconds": finished - imported,
+        "import_rss_mb": import_rss,
         "selected": summary.selected, "submitted": summary.submitted,
         "shared": summary.shared, "reused": summary.reused,
         "batches_submitted": summary.batches_submitted,
@@ -138,7 +156,7 @@ class Emulator:
         self.log = open(log, "wb")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "batchsql", "emulator", "serve", "--port", "0",
-             "--state-dir", str(state_dir), "--processing-seconds", "0"],
+             "--state-dir", str(state_dir), "--processing-seconds", str(BATCH_SECONDS)],
             stdout=subprocess.PIPE, stderr=self.log, env=_child_env(), text=True)
         assert self.proc.stdout is not None
         self.base_url = self.proc.stdout.readline().strip()
@@ -283,6 +301,7 @@ def scenario_record(child: Child, emulator_cpu: float) -> dict[str, Any]:
         "own_seconds": d["run_seconds"] - provider,
         "provider_seconds": provider,
         "run_seconds": d["run_seconds"], "import_seconds": d["import_seconds"],
+        "import_rss_mb": d["import_rss_mb"],
         "child_wall_seconds": child.wall_seconds, "child_cpu_seconds": child.cpu_seconds,
         "peak_rss_mb": child.peak_rss_mb, "emulator_cpu_seconds": emulator_cpu,
         "batchsql_module": d["batchsql"],
@@ -333,7 +352,8 @@ def bench_size(n: int, root: Path, *, with_reference: bool, seed: int,
     emulator = Emulator(folder / "emulator", folder / "emulator.log")
     try:
         write_project(project, db, emulator.base_url)
-        cmd = [sys.executable, str(BENCH / "pipeline.py"), "--child-batchsql", str(project)]
+        cmd = [sys.executable, str(BENCH / "pipeline.py"), "--child-batchsql", str(project),
+               "--child-base-url", emulator.base_url]
         new = max(1, round(n * NEW_SHARE))
         for scenario in SCENARIOS:
             if scenario == "rerun_new":
@@ -392,7 +412,8 @@ def run_reference(n: int, folder: Path, db: Path, emulator: Emulator,
                   checks: Checks) -> dict[str, Any]:
     _log(f"[N={n:,}] reference: hand-written loop")
     cmd = [sys.executable, str(BENCH / "reference.py"), "--db", str(db),
-           "--base-url", emulator.base_url, "--workdir", str(folder / "reference")]
+           "--base-url", emulator.base_url, "--workdir", str(folder / "reference"),
+           "--advance-clock", str(BATCH_SECONDS)]
     child, emu_cpu = measure(emulator, cmd, f"reference (N={n:,})", folder)
     d = child.data
     record = {**d, "child_wall_seconds": child.wall_seconds,
@@ -522,6 +543,7 @@ def render_size(r: dict[str, Any]) -> str:
     row("sum of phases - provider", "phase_own_seconds")
     row("OWN (run - provider)", "own_seconds")
     row("import batchsql", "import_seconds")
+    row("RSS after import MB", "import_rss_mb", "{:.0f}")
     row("child wall (all)", "child_wall_seconds")
     row("child CPU", "child_cpu_seconds")
     row("peak RSS MB", "peak_rss_mb", "{:.0f}")
@@ -537,15 +559,22 @@ def render_size(r: dict[str, Any]) -> str:
     if ref is None:
         lines.append("reference: not run at this size")
     else:
-        p = ref["phases"]
-        lines.append(
-            "reference (hand-written loop): " + ", ".join(
-                f"{k.replace('_', '+')} {p[k]:.2f} s" for k in reference.PHASES)
-            + f"; OWN {ref['own_seconds']:.2f} s, peak RSS {ref['peak_rss_mb']:.0f} MB, "
-              f"emulator CPU {ref['emulator_cpu_seconds']:.2f} s")
+        lines.append(f"{'reference (hand-written)':<{width}}{'s':>10}{'rows/s':>16}")
+        for name in reference.PHASES:
+            seconds = ref["phases"][name]
+            rate = None if name == "provider" else _rate(ref["rows"], seconds)
+            label = "provider (wait)" if name == "provider" else name.replace("_", "+")
+            lines.append(f"{label:<{width}}{_secs(seconds):>10}{_rows_s(rate):>16}")
+        for label, key, fmt in (("untimed (in no phase)", "untimed_seconds", "{:.2f}"),
+                                ("OWN (run - provider)", "own_seconds", "{:.2f}"),
+                                ("child wall (all)", "child_wall_seconds", "{:.2f}"),
+                                ("child CPU", "child_cpu_seconds", "{:.2f}"),
+                                ("peak RSS MB", "peak_rss_mb", "{:.0f}"),
+                                ("emulator CPU s", "emulator_cpu_seconds", "{:.2f}")):
+            lines.append(f"{label:<{width}}{fmt.format(ref[key]):>10}")
         speed = r["speedup"]
-        lines.append(f"speed-up: reference own / batchsql own = "
-                     f"{speed:.1f}x" if speed else "speed-up: n/a")
+        lines.append("speed-up (reference own / batchsql own): "
+                     + (f"{speed:.1f}x" if speed else "n/a"))
     lines.append(f"emulator peak RSS {r.get('emulator_peak_rss_mb', 0):.0f} MB")
     return "\n".join(lines)
 
@@ -616,9 +645,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     parser.add_argument("--seed", type=int, default=7, help="data seed (default 7)")
     parser.add_argument("--child-batchsql", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--child-base-url", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child_batchsql is not None:
-        return child_batchsql(args.child_batchsql)
+        return child_batchsql(args.child_batchsql, args.child_base_url)
 
     report: dict[str, Any] = {"machine": machine(), "settings": {
         "sizes": args.sizes, "reference_sizes": [] if args.no_reference else args.reference_sizes,
