@@ -16,7 +16,6 @@ import contextlib
 import json
 import os
 import platform
-import resource
 import shutil
 import signal
 import subprocess
@@ -57,9 +56,8 @@ RERUN_NEW_SHARE_MAX = 0.10
 EMULATOR_CPU_LIMIT = 30.0  # "well under a minute"
 
 #: Emulator seconds a batch takes. Long, so that no batch falls due (and is worked on by the
-#: emulator) while batchsql is still uploading; each status poll first advances the emulator's
-#: clock by this much, so batches finish as soon as they are polled (see
-#: reference.advance_emulator_clock).
+#: emulator) while batchsql uploads or collects; each status poll first advances the emulator's
+#: clock by this much and lets it catch up (see reference.emulator_catch_up).
 BATCH_SECONDS = 3600.0
 
 
@@ -72,12 +70,12 @@ class BenchError(Exception):
 
 @dataclass
 class Child:
-    """What a child process printed (its last JSON line) and what it cost the machine."""
+    """What a child process printed (its last JSON line, which includes its own peak RSS) and
+    the wall and CPU seconds it took."""
 
     data: dict[str, Any]
     wall_seconds: float
     cpu_seconds: float
-    peak_rss_mb: float
 
 
 def _child_env() -> dict[str, str]:
@@ -89,7 +87,7 @@ def _child_env() -> dict[str, str]:
 
 
 def run_child(cmd: list[str], what: str, cwd: Path) -> Child:
-    """Run a child to completion; its peak RSS and CPU come from wait4, so they are its own."""
+    """Run a child to completion; its CPU seconds come from wait4, so they are its own."""
     with tempfile.TemporaryFile() as out:
         started = time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=out, stderr=None, cwd=cwd, env=_child_env())
@@ -107,7 +105,8 @@ def run_child(cmd: list[str], what: str, cwd: Path) -> Child:
             break
     else:
         raise BenchError(f"{what} printed no JSON result; its output:\n{text[-4000:]}")
-    return Child(data, wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024)
+    # Not usage.ru_maxrss: it starts at this process's own peak (see reference.peak_rss_mb).
+    return Child(data, wall, usage.ru_utime + usage.ru_stime)
 
 
 def child_batchsql(project: Path, base_url: str) -> int:
@@ -117,12 +116,12 @@ def child_batchsql(project: Path, base_url: str) -> int:
     from batchsql.providers.openai import OpenAIProvider
 
     imported = time.perf_counter()
-    import_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    import_rss = reference.peak_rss_mb()
     retrieve = OpenAIProvider.retrieve
 
     def retrieve_when_due(self: OpenAIProvider, batch_id: str) -> Any:
         # batchsql polls only through retrieve, inside its provider phase.
-        reference.advance_emulator_clock(base_url, BATCH_SECONDS)
+        reference.emulator_catch_up(base_url, BATCH_SECONDS)
         return retrieve(self, batch_id)
 
     OpenAIProvider.retrieve = retrieve_when_due  # type: ignore[method-assign]
@@ -142,6 +141,7 @@ def child_batchsql(project: Path, base_url: str) -> int:
         "not_sent": summary.not_sent, "deferred": summary.deferred,
         "in_flight": summary.in_flight,
         "seconds": summary.phases.seconds, "rows": summary.phases.rows,
+        "peak_rss_mb": reference.peak_rss_mb(),
     }))
     return 0
 
@@ -303,7 +303,7 @@ def scenario_record(child: Child, emulator_cpu: float) -> dict[str, Any]:
         "run_seconds": d["run_seconds"], "import_seconds": d["import_seconds"],
         "import_rss_mb": d["import_rss_mb"],
         "child_wall_seconds": child.wall_seconds, "child_cpu_seconds": child.cpu_seconds,
-        "peak_rss_mb": child.peak_rss_mb, "emulator_cpu_seconds": emulator_cpu,
+        "peak_rss_mb": d["peak_rss_mb"], "emulator_cpu_seconds": emulator_cpu,
         "batchsql_module": d["batchsql"],
     }
 
@@ -417,12 +417,11 @@ def run_reference(n: int, folder: Path, db: Path, emulator: Emulator,
     child, emu_cpu = measure(emulator, cmd, f"reference (N={n:,})", folder)
     d = child.data
     record = {**d, "child_wall_seconds": child.wall_seconds,
-              "child_cpu_seconds": child.cpu_seconds, "peak_rss_mb": child.peak_rss_mb,
-              "emulator_cpu_seconds": emu_cpu}
+              "child_cpu_seconds": child.cpu_seconds, "emulator_cpu_seconds": emu_cpu}
     checks.check(n, "reference answers every row", d["rows"] == n and d["succeeded"] == n,
                  f"read {d['rows']:,}, succeeded {d['succeeded']:,} of {n:,}")
     _log(f"[N={n:,}]   own {d['own_seconds']:.2f} s, provider wait "
-         f"{d['phases']['provider']:.2f} s, peak RSS {child.peak_rss_mb:.0f} MB")
+         f"{d['phases']['provider']:.2f} s, peak RSS {d['peak_rss_mb']:.0f} MB")
     shutil.rmtree(folder / "reference", ignore_errors=True)
     return record
 
@@ -523,7 +522,7 @@ def render_size(r: dict[str, Any]) -> str:
         f"{data['non_ascii_rows'] / max(1, data['rows']):.1%} non-ASCII; "
         f"generated in {data['generate_seconds']:.1f} s, not timed)",
     ]
-    width = 24
+    width = 26
     head = f"{'':<{width}}" + "".join(f"{SCENARIO_TITLES[s]:>26}" for s in SCENARIOS)
     sub = f"{'phase':<{width}}" + "".join(f"{'s':>10}{'rows/s':>16}" for _ in SCENARIOS)
     lines += [head, sub]
@@ -543,7 +542,7 @@ def render_size(r: dict[str, Any]) -> str:
     row("sum of phases - provider", "phase_own_seconds")
     row("OWN (run - provider)", "own_seconds")
     row("import batchsql", "import_seconds")
-    row("RSS after import MB", "import_rss_mb", "{:.0f}")
+    row("peak RSS after import MB", "import_rss_mb", "{:.0f}")
     row("child wall (all)", "child_wall_seconds")
     row("child CPU", "child_cpu_seconds")
     row("peak RSS MB", "peak_rss_mb", "{:.0f}")

@@ -84,22 +84,38 @@ def request_body(system: str, user: str) -> dict[str, Any]:
                 "name": "batchsql_output", "strict": True, "schema": SCHEMA}}}
 
 
-def advance_emulator_clock(base_url: str, seconds: float) -> None:
-    """Move the batchsql emulator's clock forward, so batches created so far fall due.
+def emulator_catch_up(base_url: str, seconds: float) -> None:
+    """Make the batchsql emulator finish every batch now, as if ``seconds`` had passed.
 
-    The emulator does a batch's work at the first read after it falls due, inside that HTTP
-    request. The benchmark gives batches a long processing time and advances the clock right
-    before each status poll: the work then lands in the provider wait, as with a real provider
-    working in the background, never in an upload that happens to list batches.
+    The emulator does a batch's work (validating and answering every line) lazily, inside the
+    first HTTP request that reads the batch after it falls due, whichever request that is: a
+    batch list made while uploading, or while collecting another batch. The benchmark gives
+    batches a long processing time and calls this right before each status poll: it moves the
+    emulator's clock forward and asks for its stats, which brings every batch up to date. All
+    of the emulator's work thus lands in the poll, as with a real provider working in the
+    background, and never in whatever call happened to come first.
     """
     import urllib.request
 
     root = base_url.rstrip("/").removesuffix("/v1")
-    request = urllib.request.Request(
+    advance = urllib.request.Request(
         f"{root}/_emulator/clock", data=json.dumps({"advance": seconds}).encode(),
         headers={"Content-Type": "application/json"}, method="POST")
-    with urllib.request.urlopen(request, timeout=30) as response:
-        response.read()
+    for request in (advance, urllib.request.Request(f"{root}/_emulator/stats")):
+        with urllib.request.urlopen(request, timeout=600) as response:
+            response.read()
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident set since it started (VmHWM), in MiB.
+
+    Not ``ru_maxrss``: on Linux a child spawned with vfork+exec (as subprocess does) starts
+    with its parent's high-water mark, so a large benchmark parent would inflate every child.
+    """
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
 
 
 def compile_templates() -> tuple[Any, Any]:
@@ -116,7 +132,8 @@ def run(db_path: Path, base_url: str, workdir: Path, *, poll_seconds: float = 0.
         advance_clock: float = 0.0) -> dict[str, Any]:
     """Label every ticket through the Batch API at ``base_url``; returns figures and timings.
 
-    ``advance_clock``: seconds to move the emulator's clock before each poll (0: a real API).
+    ``advance_clock``: emulator only: before each poll, move its clock this far and let it
+    catch up (see ``emulator_catch_up``); 0 for a real API.
     """
     import duckdb
     import openai
@@ -169,7 +186,7 @@ def run(db_path: Path, base_url: str, workdir: Path, *, poll_seconds: float = 0.
     done: dict[str, Any] = {}
     while len(done) < len(batch_ids):
         if advance_clock:
-            advance_emulator_clock(base_url, advance_clock)
+            emulator_catch_up(base_url, advance_clock)
         for batch_id in batch_ids:
             if batch_id not in done:
                 info = client.batches.retrieve(batch_id)
@@ -239,10 +256,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--base-url", required=True, help="Batch API base URL (the emulator)")
     parser.add_argument("--workdir", type=Path, required=True, help="folder for JSONL files")
     parser.add_argument("--advance-clock", type=float, default=0.0,
-                        help="emulator only: seconds to advance its clock before each poll")
+                        help="emulator only: seconds to advance its clock before each poll "
+                             "(see emulator_catch_up)")
     args = parser.parse_args(argv)
     figures = run(args.db, args.base_url, args.workdir, advance_clock=args.advance_clock)
-    print(json.dumps(figures))
+    print(json.dumps({**figures, "peak_rss_mb": peak_rss_mb()}))
     return 0
 
 
