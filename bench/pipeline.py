@@ -43,7 +43,6 @@ NEW_SHARE = 0.01
 SPEC_NAME = "ticket_labels"
 OUTPUT_TABLE = "analytics.ticket_labels"
 MARKER = ".batchsql-bench"  # marks folders this harness may delete and recreate
-MB = 1024 * 1024
 
 # Targets: the sizes they are judged at, and their limits.
 M, K100 = 1_000_000, 100_000
@@ -125,6 +124,7 @@ def child_batchsql(project: Path, base_url: str) -> int:
         return retrieve(self, batch_id)
 
     OpenAIProvider.retrieve = retrieve_when_due  # type: ignore[method-assign]
+    begun = time.perf_counter()
     summary = api.run(project / "models" / f"{SPEC_NAME}.yml", wait=True,
                       profiles_dir=project, project_dir=project)
     finished = time.perf_counter()
@@ -132,7 +132,7 @@ def child_batchsql(project: Path, base_url: str) -> int:
 
     print(json.dumps({
         "batchsql": batchsql.__file__,
-        "import_seconds": imported - started, "run_seconds": finished - imported,
+        "import_seconds": imported - started, "run_seconds": finished - begun,
         "import_rss_mb": import_rss,
         "selected": summary.selected, "submitted": summary.submitted,
         "shared": summary.shared, "reused": summary.reused,
@@ -171,12 +171,14 @@ class Emulator:
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def peak_rss_mb(self) -> float:
+        """The emulator's peak resident set so far (VmHWM), in MiB."""
         for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) / 1024
         return 0.0
 
     def stop(self) -> None:
+        """SIGTERM (the emulator stops cleanly on it), then SIGKILL if it hangs."""
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
@@ -248,6 +250,7 @@ def generate(db: Path, rows: int, seed: int) -> dict[str, Any]:
 
 
 def add_rows(db: Path, start: int, count: int, seed: int) -> None:
+    """Insert ``count`` more tickets after ticket ``start`` (not timed)."""
     import duckdb
 
     from bench import synthetic
@@ -261,6 +264,7 @@ def add_rows(db: Path, start: int, count: int, seed: int) -> None:
 
 
 def count_rows(db: Path, table: str) -> int:
+    """Rows in a table of the DuckDB file, read-only (between runs)."""
     import duckdb
 
     con = duckdb.connect(str(db), read_only=True)
@@ -309,6 +313,7 @@ def scenario_record(child: Child, emulator_cpu: float) -> dict[str, Any]:
 
 
 def measure(emulator: Emulator, cmd: list[str], what: str, cwd: Path) -> tuple[Child, float]:
+    """Run a child; also return the emulator's CPU seconds meanwhile."""
     before = emulator.cpu_seconds()
     child = run_child(cmd, what, cwd)
     return child, emulator.cpu_seconds() - before
@@ -381,6 +386,7 @@ def bench_size(n: int, root: Path, *, with_reference: bool, seed: int,
 
 def check_scenario(checks: Checks, n: int, new: int, scenario: str, r: dict[str, Any],
                    db: Path) -> None:
+    """What each scenario must have done, from its summary and the output view."""
     succeeded = r["outcomes"].get("succeeded", 0)
     answered = r["submitted"] + r["shared"] + r["reused"]
     view = f"{OUTPUT_TABLE}_current"
@@ -410,6 +416,7 @@ def check_scenario(checks: Checks, n: int, new: int, scenario: str, r: dict[str,
 
 def run_reference(n: int, folder: Path, db: Path, emulator: Emulator,
                   checks: Checks) -> dict[str, Any]:
+    """The reference script once, on the same DuckDB file and emulator."""
     _log(f"[N={n:,}] reference: hand-written loop")
     cmd = [sys.executable, str(BENCH / "reference.py"), "--db", str(db),
            "--base-url", emulator.base_url, "--workdir", str(folder / "reference"),
@@ -579,6 +586,7 @@ def render_size(r: dict[str, Any]) -> str:
 
 
 def render_targets(items: list[dict[str, Any]]) -> str:
+    """The targets block: status, name, measured value."""
     lines = ["targets"]
     for t in items:
         lines.append(f"  {t['status']:<13} {t['name']:<56} {t['detail']}")
@@ -586,6 +594,7 @@ def render_targets(items: list[dict[str, Any]]) -> str:
 
 
 def machine() -> dict[str, Any]:
+    """Where and with what the figures were taken."""
     import duckdb
     import openai
     import pyarrow
@@ -631,6 +640,7 @@ def _workdir(given: Path | None, keep: bool) -> Iterator[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark (or, with the hidden --child-batchsql, one batchsql child)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=_sizes, default=[10_000, 100_000, 1_000_000],
                         help="row counts to run (default 10000,100000,1000000)")
