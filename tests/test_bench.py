@@ -1,0 +1,86 @@
+"""The benchmark harness (bench/): its data, its baseline, and one tiny end-to-end run."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+
+from batchsql import plan
+from batchsql.prompts import compile_prompt
+from batchsql.spec import load_spec
+from bench import pipeline, reference, synthetic
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _tickets(rows: int, seed: int = 7) -> list[tuple]:
+    con = duckdb.connect()
+    synthetic.create_tickets(con)
+    synthetic.insert_tickets(con, 0, rows, seed)
+    return con.execute("select * from raw.tickets order by ticket_id").fetchall()
+
+
+def test_synthetic_tickets_are_deterministic_and_realistic() -> None:
+    first = _tickets(3000)
+    assert first == _tickets(3000)
+    assert first != _tickets(3000, seed=8)
+    con = duckdb.connect()
+    synthetic.create_tickets(con)
+    synthetic.insert_tickets(con, 0, 3000)
+    figures = synthetic.describe(con)
+    assert figures["rows"] == 3000
+    assert 380 <= figures["avg_body_chars"] <= 520
+    assert 0.01 * 3000 <= figures["duplicate_rows"] <= 0.04 * 3000
+    assert figures["non_ascii_rows"] > 0
+    # Rows added later continue the ids and are generated the same way.
+    synthetic.insert_tickets(con, 3000, 30)
+    ids = [r[0] for r in con.execute("select ticket_id from raw.tickets order by 1").fetchall()]
+    assert ids == list(range(1, 3031))
+
+
+def test_reference_sends_the_request_batchsql_sends(tmp_path: Path) -> None:
+    import yaml
+
+    path = tmp_path / "spec.yml"
+    path.write_text(yaml.safe_dump(pipeline.spec_document(), sort_keys=False,
+                                   allow_unicode=True))
+    spec = load_spec(path)
+    prompt = compile_prompt(spec)
+    system, user = reference.compile_templates()
+    for ticket_id, channel, subject, body in _tickets(50):
+        row = {"ticket_id": ticket_id, "channel": channel, "subject": subject, "body": body}
+        ours = plan.build_body(spec, prompt.render(row))
+        assert reference.request_body(system.render(row), user.render(row)) == ours
+
+
+def test_pipeline_runs_end_to_end(tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    done = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "pipeline.py"), "--sizes", "300",
+         "--reference-sizes", "300", "--workdir", str(tmp_path / "work"), "--json", str(out)],
+        capture_output=True, text=True, timeout=120, env=env, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "targets" in done.stdout and "full run" in done.stdout
+    report = json.loads(out.read_text())
+    size = report["sizes"]["300"]
+    assert set(size["scenarios"]) == {"full", "rerun_nothing", "rerun_new"}
+    for record in size["scenarios"].values():
+        assert set(record["phases"]) == set(pipeline.PHASES)
+        for key in ("own_seconds", "phase_own_seconds", "untimed_seconds", "provider_seconds",
+                    "child_wall_seconds", "peak_rss_mb", "emulator_cpu_seconds"):
+            assert record[key] >= 0 or key == "untimed_seconds", key
+        assert Path(record["batchsql_module"]).is_relative_to(REPO)
+    assert size["scenarios"]["full"]["selected"] == 300
+    assert size["scenarios"]["rerun_nothing"]["selected"] == 0
+    assert size["scenarios"]["rerun_new"]["selected"] == 3
+    assert size["scenarios"]["full"]["emulator_cpu_seconds"] > 0
+    assert size["reference"]["succeeded"] == 300 and size["speedup"] > 0
+    assert report["checks"] and all(c["ok"] for c in report["checks"])
+    assert [t["status"] for t in report["targets"]] == ["not measured"] * 6
+    assert report["error"] is None
