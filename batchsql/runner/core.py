@@ -154,9 +154,11 @@ class Runner:
                 self.collector.collect(summary)
                 self.emit("rendering", {})
                 self.render_stage()
-                if self.spec.dedup and self.count_pending(self.pending(), []):
+                pending: int | None = self.count_pending(self.pending(), [])
+                if self.spec.dedup and pending:
                     self.reuse_answers(summary)
-                self.submit_pass(summary, first=True)
+                    pending = None  # some were just answered: count again
+                self.submit_pass(summary, first=True, pending=pending)
                 if wait:
                     self.wait(summary, max_wait=max_wait)
                 summary.in_flight = len(self.state.open_batches(self.spec.output.table))
@@ -259,15 +261,16 @@ class Runner:
         return int(self.wh.fetch(sql.given_up(self.stage, self.output, self.key,
                                               self.spec.max_attempts))[0][0])
 
-    def submit_pass(self, summary: RunSummary, *, first: bool) -> int:
+    def submit_pass(self, summary: RunSummary, *, first: bool, pending: int | None = None) -> int:
         """Submit pending rows under the limits; returns how many rows were left for later.
 
         Later passes (while waiting, as the token quota frees up) skip rows that already have
         an outcome from this run: a row that failed is retried by the next run, not this one.
+        ``pending``: how many rows are pending, when the caller has just counted them.
         """
-        pending = self.pending(exclude_run=not first)
+        query = self.pending(exclude_run=not first)
         params = [] if first else [summary.run_id]
-        rows = self.count_pending(pending, params)
+        rows = self.count_pending(query, params) if pending is None else pending
         if first:  # rows reused just before were pending too
             summary.selected = rows + summary.reused
             self.emit("selected", {"rows": summary.selected})
@@ -276,14 +279,14 @@ class Runner:
             return 0
         phases = self.phases
         with phases("select"):
-            shared = self.shared_rows(pending, params)
+            shared = self.shared_rows(query, params)
         writer = self.writer(summary, on_chunk=lambda *chunk: self.submit_chunk(summary, *chunk),
                              on_not_sent=lambda rows: self.write_not_sent(summary, rows),
                              shared=shared)
         # A budget stops at a row: the same row on every run, so the rows go in key order.
-        query = sql.requests_to_send(pending, self.stage, self.key, dedup=self.spec.dedup,
-                                     ordered=self.max_cost is not None)
-        for batch in phases.iterate("select", self.wh.stream(query, params,
+        to_send = sql.requests_to_send(query, self.stage, self.key, dedup=self.spec.dedup,
+                                       ordered=self.max_cost is not None)
+        for batch in phases.iterate("select", self.wh.stream(to_send, params,
                                                              batch_size=ROWS_PER_SLICE)):
             phases.count("select", batch.num_rows)
             with phases("encode"):

@@ -23,18 +23,21 @@ JOIN (
     `f`.`Region` = `s`.`Region` AND `f`.`Order ID` = `s`.`Order ID`
   )
   AND `f`.`_fingerprint` = `s`.`_fingerprint`
+LEFT JOIN (
+  SELECT
+    `Region`,
+    `Order ID`,
+    `_fingerprint`
+  FROM `analytics`.`ticket_labels`
+  WHERE
+    `_status` = 'succeeded'
+  GROUP BY
+    `Region`,
+    `Order ID`,
+    `_fingerprint`
+) AS `d`
+  ON `d`.`Region` = `s`.`Region`
+  AND `d`.`Order ID` = `s`.`Order ID`
+  AND `d`.`_fingerprint` = `s`.`_fingerprint`
 WHERE
-  `f`.`_failures` >= 3
-  AND NOT EXISTS(
-    SELECT
-      1
-    FROM `analytics`.`ticket_labels` AS `o`
-    WHERE
-      (
-        (
-          `o`.`Region` = `s`.`Region` AND `o`.`Order ID` = `s`.`Order ID`
-        )
-        AND `o`.`_fingerprint` = `s`.`_fingerprint`
-      )
-      AND `o`.`_status` = 'succeeded'
-  );
+  `f`.`_failures` >= 3 AND `d`.`Region` IS NULL;

@@ -24,41 +24,51 @@ LEFT JOIN (
     "f"."Region" = "s"."Region" AND "f"."Order ID" = "s"."Order ID"
   )
   AND "f"."_fingerprint" = "s"."_fingerprint"
+LEFT JOIN (
+  SELECT
+    "Region",
+    "Order ID",
+    "_fingerprint"
+  FROM "analytics"."ticket_labels"
+  WHERE
+    "_status" = 'succeeded'
+  GROUP BY
+    "Region",
+    "Order ID",
+    "_fingerprint"
+) AS "d"
+  ON "d"."Region" = "s"."Region"
+  AND "d"."Order ID" = "s"."Order ID"
+  AND "d"."_fingerprint" = "s"."_fingerprint"
+LEFT JOIN (
+  SELECT
+    "r"."Region",
+    "r"."Order ID"
+  FROM "analytics"."_batchsql_ticket_labels_requests" AS "r"
+  JOIN "analytics"."_batchsql_batches" AS "b"
+    ON "b"."batch_uuid" = "r"."_batch_uuid"
+  WHERE
+    "b"."status" IN ('intent', 'submitted')
+  GROUP BY
+    "r"."Region",
+    "r"."Order ID"
+) AS "i"
+  ON "i"."Region" = "s"."Region" AND "i"."Order ID" = "s"."Order ID"
+LEFT JOIN (
+  SELECT
+    "_fingerprint"
+  FROM "analytics"."ticket_labels"
+  WHERE
+    "_status" = 'succeeded'
+  GROUP BY
+    "_fingerprint"
+) AS "a"
+  ON "a"."_fingerprint" = "s"."_fingerprint"
 WHERE
   (
     (
-      NOT EXISTS(
-        SELECT
-          1
-        FROM "analytics"."ticket_labels" AS "o"
-        WHERE
-          (
-            (
-              "o"."Region" = "s"."Region" AND "o"."Order ID" = "s"."Order ID"
-            )
-            AND "o"."_fingerprint" = "s"."_fingerprint"
-          )
-          AND "o"."_status" = 'succeeded'
-      )
-      AND NOT EXISTS(
-        SELECT
-          1
-        FROM "analytics"."_batchsql_ticket_labels_requests" AS "r"
-        JOIN "analytics"."_batchsql_batches" AS "b"
-          ON "b"."batch_uuid" = "r"."_batch_uuid"
-        WHERE
-          (
-            "r"."Region" = "s"."Region" AND "r"."Order ID" = "s"."Order ID"
-          )
-          AND "b"."status" IN ('intent', 'submitted')
-      )
+      COALESCE("f"."_failures", 0) < 3 AND "d"."Region" IS NULL
     )
-    AND COALESCE("f"."_failures", 0) < 3
+    AND "i"."Region" IS NULL
   )
-  AND NOT EXISTS(
-    SELECT
-      1
-    FROM "analytics"."ticket_labels" AS "a"
-    WHERE
-      "a"."_fingerprint" = "s"."_fingerprint" AND "a"."_status" = 'succeeded'
-  );
+  AND "a"."_fingerprint" IS NULL;
