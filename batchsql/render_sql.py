@@ -2,10 +2,11 @@
 
 The reference is the Python path (``Prompt.render`` -> ``plan.build_body`` -> ``canonical_json``
 -> ``plan.fingerprint``, one row at a time). For a prompt whose templates are plain text,
-``{{ column }}`` and a few filters, this module writes one DuckDB query that yields the same
-bytes: the body is built once in Python with a sentinel in place of each rendered content, its
-canonical JSON split around the sentinels, and the query only joins those constant pieces with
-the JSON-escaped contents and hashes the result.
+``{{ column }}`` and a few filters, one DuckDB query per slice renders each message content and
+JSON-escapes it. The body is built once in Python with a sentinel in place of each rendered
+content and its canonical JSON cut around the sentinels; Arrow joins those constant pieces with
+the escaped contents, and hashlib hashes the bodies (DuckDB's concat and sha256 measured several
+times slower, see bench/render_sql_micro.py).
 
 ``compile_renderer`` returns None when a template or a column type is outside what is proven to
 match; the caller renders every row with Jinja then. Within a slice, a row whose exact result
@@ -14,8 +15,9 @@ embed, a date Python cannot represent) comes back with ``_python`` true, to be r
 
 Supported, and checked byte for byte against Jinja by tests/test_render_sql.py:
 
-* template text, ``{{ column }}``, ``{{ 'constant' }}`` (with Jinja's whitespace control and
-  trailing-newline rule, which the parser has already applied to the tree);
+* template text (with Jinja's whitespace control and trailing-newline rule, which the lexer has
+  already applied to the tree), ``{{ column }}``, and what Jinja folds to a constant
+  (``{{ 'text' }}``, ``{{ 1.5 }}``, ``{{ 'a'|upper }}``), rendered here by Python;
 * filters ``upper``, ``lower`` (ASCII input; other rows are flagged), ``trim`` (optionally with
   constant characters), ``replace('old', 'new')`` (constant, non-empty ``old``, no count),
   ``string``, ``default``/``d`` (constant text, optional constant ``boolean``), and ``e``/``escape``
@@ -23,6 +25,10 @@ Supported, and checked byte for byte against Jinja by tests/test_render_sql.py:
 * column types: (large) strings, integers, bool, date32/date64, naive timestamps in s/ms/us,
   decimal128 with a scale from 0 to 6. Floats are not supported: Python's ``repr`` of a float
   (``1e+16``, ``-0.0``) is not what DuckDB prints.
+
+JSON escaping is DuckDB's ``to_json``, which matches ``json.dumps(ensure_ascii=False)`` except
+for the hex case of some control characters; the rare contents whose JSON has a ``\\u00``
+escape are re-encoded in Python.
 """
 
 from __future__ import annotations
@@ -52,11 +58,11 @@ WHITESPACE = ("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u
 #: Names Jinja resolves before the row's own variables (or that Renderer does not pass).
 _RESERVED = frozenset({"self", "loop", "super", "caller", "varargs", "kwargs"})
 
-#: The short escapes JSON (and json.dumps) has for some control characters.
-_NAMED_ESCAPES = {"\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
-
 #: The SQL name the slice is registered under in the renderer's private connection.
 _SOURCE = "batchsql_render_source"
+
+#: Rows per Arrow chunk of a result (see SqlRenderer.render).
+_ROWS_PER_CHUNK = 16_384
 
 RESULT_SCHEMA = pa.schema([("_fingerprint", pa.string()), ("_body", pa.string()),
                           ("_python", pa.bool_())])
@@ -303,41 +309,20 @@ class _Compiler:
         return pieces
 
 
-def _json_string(content: str, encoded: str, params: _Params) -> str:
-    """SQL: the JSON string json.dumps(text, ensure_ascii=False) writes for the column ``content``,
-    given ``encoded``, DuckDB's to_json of it."""
-    # to_json matches Python but for the uppercase hex of a few control characters (\u001F where
-    # Python writes \u001f). Any \u00 escape makes "\u00" appear in the JSON (so does the text
-    # "\u00" itself, harmlessly): such rare strings go through an explicit chain of replaces,
-    # backslash first.
-    chain = f"replace({content}, '\\', '\\\\')"
-    chain = f"replace({chain}, '\"', '\\\"')"
-    for code in range(0x20):
-        char = chr(code)
-        escaped = _NAMED_ESCAPES.get(char, "\\u" + format(code, "04x"))
-        chain = f"replace({chain}, {params(char)}, {params(escaped)})"
-    return (f"CASE WHEN contains({encoded}, {params(chr(92) + 'u00')})"
-            f" THEN concat('\"', {chain}, '\"') ELSE {encoded} END")
-
-
 class SqlRenderer:
     """Renders Arrow slices of source rows in a private in-process DuckDB (see the module doc).
 
-    The query yields each dynamic content as a JSON string (NULL on rows left to Python); the
-    constant JSON around them is joined on by Arrow and each body hashed with hashlib, because
-    DuckDB's own concat and sha256 measured several times slower (bench/render_sql_micro.py).
-    ``hash_in_sql`` does both in the query instead.
+    One renderer per thread: it owns a DuckDB connection. Close it (or use ``with``) when done.
     """
 
     def __init__(self, query: str, params: dict[str, str], columns: dict[str, pa.DataType],
-                 texts: list[str], url: str, hash_in_sql: bool) -> None:
+                 texts: list[str], url: str) -> None:
         self._query = query
         self._params = params
         self._columns = columns
-        #: The body's constant JSON between the dynamic contents (one more than them).
+        #: The body's constant JSON around the dynamic contents (one more piece than them).
         self._texts = texts
         self._url = url
-        self._hash_in_sql = hash_in_sql
         self._con: duckdb.DuckDBPyConnection | None = duckdb.connect()
 
     def render(self, batch: pa.RecordBatch | pa.Table) -> pa.Table:
@@ -351,19 +336,19 @@ class SqlRenderer:
         table = pa.Table.from_batches([batch]) if isinstance(batch, pa.RecordBatch) else batch
         self._con.register(_SOURCE, table)
         try:
-            result = self._con.sql(self._query, params=self._params).to_arrow_table()
+            # Record batches of bounded rows keep each chunk of bodies under Arrow's 2 GiB
+            # string limit (bodies of 100 kB on average) whatever the slice size.
+            result = self._con.sql(self._query, params=self._params).to_arrow_table(_ROWS_PER_CHUNK)
         finally:
             self._con.unregister(_SOURCE)
-        if self._hash_in_sql:
-            return result.cast(RESULT_SCHEMA)
         python = result.column("_python")
         if len(self._texts) == 1:
-            body = pa.chunked_array([pa.repeat(pa.scalar(self._texts[0]), len(result))])
-            body = pc.if_else(python, None, body)
+            body = pc.if_else(python, None, pa.repeat(pa.scalar(self._texts[0]), len(result)))
         else:
             parts: list[Any] = [self._texts[0]]
             for index, text in enumerate(self._texts[1:]):
-                parts += [result.column(f"_j{index}"), text]
+                parts += [_json_fixed(result.column(f"_j{index}"), result.column(f"_x{index}")),
+                          text]
             body = pc.binary_join_element_wise(*parts, "")
         fingerprint = _fingerprints(self._url, self._texts[0], body)
         return pa.table([fingerprint, body, python], schema=RESULT_SCHEMA)
@@ -379,6 +364,25 @@ class SqlRenderer:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _json_fixed(encoded: pa.ChunkedArray, texts: pa.ChunkedArray) -> pa.ChunkedArray:
+    """DuckDB's JSON strings, with those it may have written differently redone in Python.
+
+    ``texts`` holds the content where its JSON has a \\u00 escape, else NULL: DuckDB writes
+    some control characters in uppercase hex (\\u001F) where Python writes \\u001f. Those rare
+    rows get plan.canonical_json, the reference itself.
+    """
+    if texts.null_count == len(texts):
+        return encoded
+    chunks = []
+    for chunk, raw in zip(encoded.chunks, texts.chunks, strict=True):
+        if raw.null_count < len(raw):
+            mask = raw.is_valid()
+            redone = [plan.canonical_json(text) for text in raw.filter(mask).to_pylist()]
+            chunk = pc.replace_with_mask(chunk, mask, pa.array(redone, pa.string()))
+        chunks.append(chunk)
+    return pa.chunked_array(chunks, pa.string())
 
 
 def _fingerprints(url: str, prefix: str, bodies: pa.ChunkedArray) -> pa.ChunkedArray:
@@ -407,8 +411,7 @@ def _fingerprints(url: str, prefix: str, bodies: pa.ChunkedArray) -> pa.ChunkedA
     return pa.chunked_array(chunks, pa.string())
 
 
-def compile_renderer(spec: Spec, prompt: Prompt, schema: pa.Schema, *,
-                     hash_in_sql: bool = False) -> SqlRenderer | None:
+def compile_renderer(spec: Spec, prompt: Prompt, schema: pa.Schema) -> SqlRenderer | None:
     """A SQL renderer for the prompt over slices of ``schema``, or None if it is out of reach."""
     params = _Params()
     try:
@@ -443,30 +446,25 @@ def compile_renderer(spec: Spec, prompt: Prompt, schema: pa.Schema, *,
     texts.append(rest)
     url = plan.request_url(spec)
     # Three steps, so that each value is computed once: the contents (and the risks of the
-    # columns they read), to_json of each, then the JSON strings (NULL on risky rows).
+    # columns they read), DuckDB's JSON of each, then the JSON strings (NULL on risky rows)
+    # and, where that JSON has a \u00 escape, the content for Python to encode.
     names = range(len(dynamic))
-    step1 = ", ".join(f"{c.sql} AS _c{i}" for i, c in zip(names, dynamic, strict=True))
+    step1 = "".join(f"{c.sql} AS _c{i}, " for i, c in zip(names, dynamic, strict=True))
     risk1 = " OR ".join(f"({r})" for r in dict.fromkeys(r for c in dynamic for r in c.risks))
-    step2 = ", ".join(f"_c{i}, CAST(to_json(_c{i}) AS VARCHAR) AS _e{i}" for i in names)
+    step2 = "".join(f"_c{i}, CAST(to_json(_c{i}) AS VARCHAR) AS _e{i}, " for i in names)
     # Python refuses a blank text to embed: that row is an error, rendered there.
     late = (f" OR (trim(_c0, {params(WHITESPACE)}) = '')"
             if prompt.embeddings and dynamic else "")
-    step3 = ", ".join(f"CASE WHEN _python THEN NULL ELSE"
-                      f" {_json_string(f'_c{i}', f'_e{i}', params)} END AS _j{i}" for i in names)
-    query = (f"SELECT {step3 + ', ' if step3 else ''}_python FROM ("
-             f"SELECT {step2 + ', ' if step2 else ''}coalesce(_python{late}, true) AS _python"
-             f" FROM (SELECT {step1 + ', ' if step1 else ''}{risk1 or 'false'} AS _python"
-             f" FROM {_SOURCE}))")
-    if hash_in_sql:
-        pieces = [params(texts[0])]
-        for i, text in enumerate(texts[1:]):
-            pieces += [f"_j{i}", params(text)]
-        query = (f"SELECT CASE WHEN _python THEN NULL ELSE sha256(concat({params(url + chr(10))},"
-                 f" _body)) END AS _fingerprint, CASE WHEN _python THEN NULL ELSE _body END"
-                 f" AS _body, _python FROM (SELECT concat({', '.join(pieces)}) AS _body, _python"
-                 f" FROM ({query}))")
+    escape = params("\\u00") if dynamic else ""
+    step3 = "".join(f"CASE WHEN NOT _python THEN _e{i} END AS _j{i}, CASE WHEN NOT _python"
+                    f" AND contains(_e{i}, {escape}) THEN _c{i} END AS _x{i}, " for i in names)
+    # Contents are never NULL; were one, its row would be Python's.
+    unknown = "".join(f" OR _e{i} IS NULL" for i in names)
+    query = (f"SELECT {step3}_python{unknown} AS _python FROM ("
+             f"SELECT {step2}coalesce(_python{late}, true) AS _python"
+             f" FROM (SELECT {step1}{risk1 or 'false'} AS _python FROM {_SOURCE}))")
     columns = {name: schema.field(name).type for name in sorted(prompt.variables())}
-    return SqlRenderer(query, params.values, columns, texts, url, hash_in_sql)
+    return SqlRenderer(query, params.values, columns, texts, url)
 
 
 @dataclass(frozen=True)
