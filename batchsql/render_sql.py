@@ -74,8 +74,8 @@ class _Expr:
 
     sql: str
     #: The Python type of the value ("str", "int", "bool", "decimal", "date", "datetime"), or
-    #: None when rows differ (a ``default`` that swaps an int for text): decides truthiness.
-    kind: str | None
+    #: "truthy" for a value that never tests false: decides what ``default(..., true)`` replaces.
+    kind: str
     #: Whether the text is ASCII whatever the row (numbers, dates): no casing risk.
     ascii: bool
     #: SQL conditions, each true where this row's result is not vouched for.
@@ -148,9 +148,9 @@ def _falsy(expr: _Expr) -> str:
         return f"{expr.sql} = 'False'"
     if expr.kind == "decimal":
         return f"NOT regexp_matches({expr.sql}, '[1-9]')"
-    if expr.kind in ("date", "datetime"):
+    if expr.kind in ("date", "datetime", "truthy"):
         return "false"
-    raise _Unsupported("default(..., true) on a value of mixed type")
+    raise _Unsupported(f"truthiness of {expr.kind}")
 
 
 def _text(expr: _Expr) -> str:
@@ -233,7 +233,8 @@ def _default(expr: _Expr, node: nodes.Filter, params: _Params) -> _Expr:
         # Every column is defined (None is a value, not Undefined): `default` passes it on.
         return expr
     test = f"{expr.sql} IS NULL OR {_falsy(expr)}" if expr.nullable else _falsy(expr)
-    kind = "str" if expr.kind == "str" else None
+    # What is left is truthy, or the default: text, false only when empty.
+    kind = "str" if not value else "truthy"
     return _Expr(f"CASE WHEN {test} THEN {params(value)} ELSE {expr.sql} END", kind,
                  expr.ascii and value.isascii(), expr.risks, nullable=False)
 

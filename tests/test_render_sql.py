@@ -197,6 +197,9 @@ PLAIN: list[tuple[str, Spec]] = [
     ("default-kinds", chat_spec({"user": "{{ n|d('zero', true) }} {{ flag|d('no', true) }}"
                                          " {{ amount|d('nil', true) }} {{ day|d('x', true) }}"
                                          " {{ ts|d('y', true) }} {{ u|d('-', true) }}"})),
+    ("default-twice", chat_spec({"user": "{{ a|d('', true)|d('z', true) }}"
+                                         " {{ n|d('', true)|d('z', true) }}"
+                                         " {{ flag|d('y', true)|d('z', true) }}"})),
     ("string", chat_spec({"user": "{{ a|string }} {{ flag|string|d('no', true) }}"
                                   " {{ n|string|d('z', true) }}"})),
     ("trim", chat_spec({"user": "<{{ a|trim }}>\n<{{ b|trim('ab .') }}> <{{ c|trim(none) }}>"})),
@@ -340,6 +343,59 @@ def test_results_of_several_chunks() -> None:
     values[39_999] = "\x0b\\u00"
     table = pa.table({"id": range(len(values)), "a": values})
     got, _ = compare(chat_spec({"user": "{{ a }}"}), table)
+    assert covered(got) == 1.0
+
+
+LITERALS = ("", " ", "\n", "Subject: ", " — ", '"q" \\ ', "\t\x01", "é😀", "  \n\n", "\\u00",
+            "\u2028", "{% raw %}{{{% endraw %}")
+FILTERS = ("upper", "lower", "trim", "trim('. ')", "replace('a', 'A')", "replace(' ', '\\n')",
+           "string", "d('-')", "d('-', true)", "default('', boolean=true)")
+COLUMNS = ("a", "b", "c", "n", "u", "i8", "flag", "day", "ts", "amount", "fine")
+
+
+def random_template(rng: random.Random) -> str:
+    """Literal text and {{ column|filters }} in any order, with whitespace control."""
+    parts = []
+    for _ in range(rng.randint(1, 6)):
+        parts.append(rng.choice(LITERALS))
+        filters = "".join(f"|{rng.choice(FILTERS)}" for _ in range(rng.choice((0, 0, 1, 2, 3))))
+        filters += rng.choice(("", "", "", "|e"))  # escape only last: nothing may follow it
+        dash = rng.choice(("", "", "-"))
+        parts.append(f"{{{{{dash} {rng.choice(COLUMNS)}{filters} {rng.choice(('', '-'))}}}}}")
+    parts.append(rng.choice((*LITERALS, "\n")))
+    return "".join(parts)
+
+
+def test_random_templates_match_python() -> None:
+    rng = random.Random(2024)
+    table = rows(150, seed=17)
+    for _ in range(80):
+        compare(chat_spec({"system": random_template(rng), "user": random_template(rng)}), table)
+
+
+def test_type_extremes() -> None:
+    columns: dict[str, pa.Array] = {}
+    for dtype in (pa.int8(), pa.int16(), pa.int32(), pa.int64()):
+        bits = dtype.bit_width - 1
+        columns[str(dtype)] = pa.array([-(2**bits), 2**bits - 1, 0, None, -1], dtype)
+    for dtype in (pa.uint8(), pa.uint16(), pa.uint32(), pa.uint64()):
+        columns[str(dtype)] = pa.array([0, 2**dtype.bit_width - 1, 1, None, 2], dtype)
+    for scale in range(7):
+        # (Decimal arithmetic would round to 28 digits: spell the values out.)
+        values = [f"{10**38 - 1}E-{scale}", f"-{10**38 - 1}E-{scale}", f"1E-{scale}",
+                  f"-1E-{scale}", f"0E-{scale}"]
+        columns[f"dec{scale}"] = pa.array(map(Decimal, values), pa.decimal128(38, scale))
+    columns["day"] = pa.array([dt.date(1, 1, 1), dt.date(9999, 12, 31), dt.date(2000, 2, 29),
+                               dt.date(1000, 1, 1), None], pa.date32())
+    columns["ts"] = pa.array([dt.datetime(1, 1, 1), dt.datetime(9999, 12, 31, 23, 59, 59, 999999),
+                              dt.datetime(1970, 1, 1, 0, 0, 0, 10), None,
+                              dt.datetime(1969, 12, 31, 23, 59, 59, 999000)], pa.timestamp("us"))
+    columns["ts_ms"] = pa.array([0, -1, 1, None, 253402300799999], pa.timestamp("ms"))
+    columns["flag"] = pa.array([True, False, None, True, False])
+    table = pa.table({"id": range(5), **columns})
+    template = " | ".join(f"{{{{ {name} }}}} {{{{ {name}|d('falsy', true) }}}}"
+                          for name in columns)
+    got, _ = compare(chat_spec({"user": template}), table)
     assert covered(got) == 1.0
 
 
