@@ -101,19 +101,14 @@ class _Params:
         return f"${name}"
 
 
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def _year_risk(col: str) -> str:
     # Python's date and datetime hold years 1..9999 only (to_pylist fails on the rest); DuckDB
     # prints others (and infinity) its own way, so such a row is left to Python.
     return f"({col} IS NOT NULL AND coalesce(year({col}) NOT BETWEEN 1 AND 9999, true))"
 
 
-def _column(name: str, dtype: pa.DataType) -> _Expr:
-    """``str()`` of the value ``to_pylist()`` gives for a column of this Arrow type."""
-    col = _quote(name)
+def _column(name: str, col: str, dtype: pa.DataType) -> _Expr:
+    """``str()`` of the value ``to_pylist()`` gives for a column of this Arrow type (SQL: col)."""
     if pa.types.is_string(dtype) or pa.types.is_large_string(dtype):
         return _Expr(col, "str", ascii=False)
     if pa.types.is_integer(dtype):
@@ -268,6 +263,9 @@ class _Compiler:
     env: Any
     schema: pa.Schema
     params: _Params
+    #: Column name -> the name the query reads it by. DuckDB matches identifiers regardless of
+    #: case (``Body`` and ``body`` would clash), so the query sees the columns as _s0, _s1, ...
+    columns: dict[str, str]
 
     def expr(self, node: nodes.Expr) -> _Expr:
         if isinstance(node, nodes.Name) and node.ctx == "load":
@@ -275,8 +273,9 @@ class _Compiler:
                 raise _Unsupported(f"'{node.name}' is a Jinja name")
             index = self.schema.get_field_index(node.name)
             if index < 0:
-                raise _Unsupported(f"'{node.name}' is not a column")
-            return _column(node.name, self.schema.field(index).type)
+                raise _Unsupported(f"'{node.name}' is not a single column of the source")
+            alias = self.columns.setdefault(node.name, f"_s{len(self.columns)}")
+            return _column(node.name, alias, self.schema.field(index).type)
         if isinstance(node, nodes.Filter) and node.node is not None:
             inner = self.expr(node.node)
             if inner.markup:
@@ -316,8 +315,8 @@ class SqlRenderer:
     One renderer per thread: it owns a DuckDB connection. Close it (or use ``with``) when done.
     """
 
-    def __init__(self, query: str, params: dict[str, str], columns: dict[str, pa.DataType],
-                 texts: list[str], url: str) -> None:
+    def __init__(self, query: str, params: dict[str, str],
+                 columns: dict[str, tuple[str, pa.DataType]], texts: list[str], url: str) -> None:
         self._query = query
         self._params = params
         self._columns = columns
@@ -330,11 +329,15 @@ class SqlRenderer:
         """``_fingerprint``, ``_body`` and ``_python`` for each row, in the rows' order."""
         if self._con is None:
             raise RuntimeError("the renderer is closed")
-        for name, dtype in self._columns.items():
-            if batch.schema.field(name).type != dtype:
-                raise ValueError(f"column {name!r} is {batch.schema.field(name).type}, the"
-                                 f" renderer was compiled for {dtype}")
-        table = pa.Table.from_batches([batch]) if isinstance(batch, pa.RecordBatch) else batch
+        read = {}
+        for name, (alias, dtype) in self._columns.items():
+            column = batch.column(name)
+            if column.type != dtype:
+                raise ValueError(f"column {name!r} is {column.type}, the renderer was compiled"
+                                 f" for {dtype}")
+            read[alias] = column
+        # Only the columns the templates read, zero-copy, under the query's own names.
+        table = pa.table(read) if read else pa.table({"_s": pa.nulls(batch.num_rows)})
         self._con.register(_SOURCE, table)
         try:
             # Record batches of bounded rows keep each chunk of bodies under Arrow's 2 GiB
@@ -415,8 +418,9 @@ def _fingerprints(url: str, prefix: str, bodies: pa.ChunkedArray) -> pa.ChunkedA
 def compile_renderer(spec: Spec, prompt: Prompt, schema: pa.Schema) -> SqlRenderer | None:
     """A SQL renderer for the prompt over slices of ``schema``, or None if it is out of reach."""
     params = _Params()
+    columns: dict[str, str] = {}
     try:
-        contents = [_compile_template(t, schema, params) for t in prompt.templates]
+        contents = [_compile_template(t, schema, params, columns) for t in prompt.templates]
     except _Unsupported:
         return None
     # A sentinel stands for each dynamic content; a constant one is rendered here by Jinja.
@@ -464,8 +468,8 @@ def compile_renderer(spec: Spec, prompt: Prompt, schema: pa.Schema) -> SqlRender
     query = (f"SELECT {step3}_python{unknown} AS _python FROM ("
              f"SELECT {step2}coalesce(_python{late}, true) AS _python"
              f" FROM (SELECT {step1}{risk1 or 'false'} AS _python FROM {_SOURCE}))")
-    columns = {name: schema.field(name).type for name in sorted(prompt.variables())}
-    return SqlRenderer(query, params.values, columns, texts, url)
+    read = {name: (alias, schema.field(name).type) for name, alias in columns.items()}
+    return SqlRenderer(query, params.values, read, texts, url)
 
 
 @dataclass(frozen=True)
@@ -476,12 +480,13 @@ class _Content:
     risks: tuple[str, ...]
 
 
-def _compile_template(template: Template, schema: pa.Schema, params: _Params) -> _Content | None:
+def _compile_template(template: Template, schema: pa.Schema, params: _Params,
+                      columns: dict[str, str]) -> _Content | None:
     """The template's content in SQL, or None when it renders the same text for every row."""
     env = template.compiled.environment
     if env.autoescape is not False or env.finalize is not _finalize:
         raise _Unsupported("the Jinja environment is not the one this module mirrors")
-    pieces = _Compiler(env, schema, params).template(template.ast)
+    pieces = _Compiler(env, schema, params, columns).template(template.ast)
     if not any(isinstance(p, _Expr) for p in pieces):
         return None
     parts, risks = [], []

@@ -399,6 +399,16 @@ def test_type_extremes() -> None:
     assert covered(got) == 1.0
 
 
+def test_column_names_duckdb_would_confuse() -> None:
+    """Names differing only in case, SQL keywords, non-ASCII names."""
+    table = rows(200, seed=23)
+    table = pa.table({"id": table["id"], "Body": table["a"], "body": table["b"],
+                      "select": table["c"], "größe": table["n"], "_s0": table["flag"]})
+    spec = chat_spec({"user": "{{ body }}|{{ Body }}|{{ select }}|{{ größe }}|{{ _s0 }}"})
+    got, _ = compare(spec, table)
+    assert covered(got) == 1.0
+
+
 # --- what is left to Python ---------------------------------------------------------------------
 
 def test_blank_text_to_embed_is_left_to_python() -> None:
