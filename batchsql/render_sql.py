@@ -63,6 +63,8 @@ _SOURCE = "batchsql_render_source"
 
 #: Rows per Arrow chunk of a result (see SqlRenderer.render).
 _ROWS_PER_CHUNK = 16_384
+#: Rows per record batch DuckDB scans: one batch is scanned by one thread.
+_ROWS_PER_SCAN = 8_192
 
 RESULT_SCHEMA = pa.schema([("_fingerprint", pa.string()), ("_body", pa.string()),
                           ("_python", pa.bool_())])
@@ -336,8 +338,11 @@ class SqlRenderer:
                 raise ValueError(f"column {name!r} is {column.type}, the renderer was compiled"
                                  f" for {dtype}")
             read[alias] = column
-        # Only the columns the templates read, zero-copy, under the query's own names.
+        # Only the columns the templates read, zero-copy, under the query's own names, in
+        # record batches small enough for DuckDB to scan them on all its threads.
         table = pa.table(read) if read else pa.table({"_s": pa.nulls(batch.num_rows)})
+        table = pa.Table.from_batches(table.to_batches(max_chunksize=_ROWS_PER_SCAN),
+                                      table.schema)
         self._con.register(_SOURCE, table)
         try:
             # Record batches of bounded rows keep each chunk of bodies under Arrow's 2 GiB
