@@ -14,10 +14,14 @@ name), 1 more per ``name``, and 3 for priming the reply. Text that looks like a 
 
 from __future__ import annotations
 
+import importlib.machinery
+import importlib.util
 import json
 import re
+import sys
 from collections.abc import Callable, Iterator
 from functools import cache, lru_cache
+from pathlib import Path
 from typing import Any
 
 from batchsql import plan
@@ -96,15 +100,15 @@ class _Counter:
 
     MEMO_TEXTS, MEMO_CHARS = 4096, 4_000_000  # bounded over a huge, varied table
 
-    def __init__(self, encode: Callable[[str], list[int]]) -> None:
-        self.encode = encode
+    def __init__(self, count: Callable[[str], int]) -> None:
+        self.count = count
         self.memo: dict[str, int] = {}
         self.memo_chars = 0
 
     def text(self, text: str) -> int:
         if len(text) <= PIECE:
-            return len(self.encode(text))
-        return sum(len(self.encode(piece)) for piece in _pieces(text))
+            return self.count(_valid(text))
+        return sum(self.count(_valid(piece)) for piece in _pieces(text))
 
     def repeated(self, text: str) -> int:
         """``text`` for strings that recur across requests: roles, instructions, schemas."""
@@ -118,12 +122,50 @@ class _Counter:
         return n
 
 
+def _valid(text: str) -> str:
+    """The text with lone surrogates replaced, as the tokenizer's own wrapper does."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return text
+
+
 @cache
 def _counter(encoding: str) -> _Counter:
-    import bpe_openai  # ~0.5 s with its tables: paid once, and only when a count is needed
+    bindings = _bindings()
+    if bindings is not None:
+        return _Counter(bindings.tokenizer_for_encoding(encoding).count)
+    import bpe_openai
 
     # encode_ordinary: text that looks like a special token is plain text, and never raises.
-    return _Counter(bpe_openai.get_encoding(encoding).encode_ordinary)
+    ordinary = bpe_openai.get_encoding(encoding).encode_ordinary
+    return _Counter(lambda text: len(ordinary(text)))
+
+
+@cache
+def _bindings() -> Any:
+    """bpe-openai's Rust tokenizers, loaded without the package's Python layer, or None.
+
+    Importing ``bpe_openai`` builds Python rank tables for three encodings, about a second that
+    counting never uses (it needs the Rust tokenizer only, whose ``count`` is the length of the
+    package's ``encode_ordinary``; tests/test_tokens.py holds it to tiktoken's algorithm).
+    """
+    loaded = sys.modules.get("bpe_openai._bindings")
+    if loaded is not None:
+        return loaded
+    try:
+        spec = importlib.util.find_spec("bpe_openai")
+        folder = Path(next(iter(spec.submodule_search_locations or ())))  # type: ignore[union-attr]
+        path = next(p for p in folder.iterdir() if p.name.startswith("_bindings.")
+                    and p.name.endswith(tuple(importlib.machinery.EXTENSION_SUFFIXES)))
+        loader = importlib.machinery.ExtensionFileLoader("bpe_openai._bindings", str(path))
+        module = importlib.util.module_from_spec(
+            importlib.util.spec_from_file_location("bpe_openai._bindings", path, loader=loader))
+        loader.exec_module(module)
+        return module
+    except (ImportError, OSError, StopIteration, AttributeError, TypeError):
+        return None  # a differently built package: its public API it is
 
 
 def _counter_for(model: str) -> _Counter | None:

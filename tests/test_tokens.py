@@ -7,7 +7,11 @@ encoder is checked against tiktoken's reference algorithm (pattern split, then b
 
 from __future__ import annotations
 
+import json
 import random
+import subprocess
+import sys
+import textwrap
 from typing import Any
 
 import bpe_openai
@@ -257,3 +261,21 @@ def test_emulator_keeps_the_estimate_for_unknown_models(srv: EmulatorServer,
         {"custom_id": "u", "method": "POST", "url": CHAT, "body": body}]).id)
     usage = read_jsonl(client, batch.output_file_id)[0]["response"]["body"]["usage"]
     assert usage["prompt_tokens"] == 3 + 4 + 10  # chat 3 + per message 4 + ceil(37 / 4)
+
+
+def test_counting_loads_only_the_rust_tokenizer() -> None:
+    # A fresh interpreter: the package's Python layer (a second of rank tables) stays unloaded,
+    # and the counts are the package's own.
+    code = textwrap.dedent("""
+        import json, sys
+        from batchsql import tokens
+        texts = ["hello <|endoftext|> world", "Ünïcödé 😀 日本語", "don't  \\n\\n 123456"]
+        counts = [tokens.count_text(m, t) for m in ("gpt-4o-mini", "gpt-4") for t in texts]
+        print(json.dumps({"package": "bpe_openai" in sys.modules, "counts": counts}))
+    """)
+    out = json.loads(subprocess.run([sys.executable, "-c", code], check=True,
+                                    capture_output=True, text=True).stdout)
+    assert out["package"] is False
+    texts = ["hello <|endoftext|> world", "Ünïcödé 😀 日本語", "don't  \n\n 123456"]
+    assert out["counts"] == [len(enc.encode_ordinary(t)) for enc in (O200K, CL100K)
+                             for t in texts]

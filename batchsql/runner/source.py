@@ -16,6 +16,7 @@ from sqlglot.errors import ErrorLevel, SqlglotError, UnsupportedError
 from batchsql import plan, sql, stage_sql, tokens
 from batchsql.errors import BatchsqlError, SpecError
 from batchsql.prompts import Prompt
+from batchsql.render_sql import SqlRenderer, compile_renderer
 from batchsql.spec import Spec, line_of
 from batchsql.timings import Phases
 from batchsql.warehouses.base import Warehouse
@@ -99,12 +100,57 @@ class Renderer:
         self.url = url
         self.exact = exact
         self.key = list(spec.source.key)
+        # Simple prompts render in SQL (render_sql), compiled once for the slices' schema;
+        # None: the prompt (or a column type) needs Jinja for every row.
+        self._sql: dict[pa.Schema, SqlRenderer | None] = {}
 
     def render(self, batch: pa.RecordBatch) -> pa.Table:
         """One Arrow slice of source rows rendered into stage rows."""
+        fast = self._sql_renderer(batch.schema)
+        if fast is None:
+            fingerprints, bodies, errors, requests = self._jinja(batch.to_pylist())
+        else:
+            out = fast.render(batch)
+            jinja = out.column("_python").to_numpy(zero_copy_only=False)
+            fingerprints = out.column("_fingerprint").combine_chunks()
+            bodies = out.column("_body").combine_chunks()
+            errors = pa.nulls(batch.num_rows, pa.string())
+            requests = None
+            if jinja.any():  # rows SQL does not vouch for: Jinja renders them
+                rows = np.nonzero(jinja)[0]
+                picked = batch.take(pa.array(rows)).to_pylist()
+                fp, body, error, _ = self._jinja(picked)
+                mask = pa.array(jinja)
+                fingerprints = pc.replace_with_mask(fingerprints, mask, pa.array(fp, pa.string()))
+                bodies = pc.replace_with_mask(bodies, mask, pa.array(body, pa.string()))
+                errors = pc.replace_with_mask(errors, mask, pa.array(error, pa.string()))
+        return pa.table({
+            **{k: batch.column(k) for k in self.key},
+            "_input": batch.column("_input"),
+            "_fingerprint": _strings(fingerprints),
+            "_body": _strings(bodies),
+            "_est_tokens": self.count(_strings(bodies), requests),
+            "_error": _strings(errors),
+        })
+
+    def close(self) -> None:
+        for fast in self._sql.values():
+            if fast is not None:
+                fast.close()
+        self._sql.clear()
+
+    def _sql_renderer(self, schema: pa.Schema) -> SqlRenderer | None:
+        if schema not in self._sql:
+            self._sql[schema] = compile_renderer(self.spec, self.prompt, schema)
+        return self._sql[schema]
+
+    def _jinja(self, rows: list[dict[str, Any]]) -> tuple[list[str], list[str | None],
+                                                          list[str | None],
+                                                          list[dict[str, Any] | None]]:
+        """Fingerprints, bodies, errors and request dicts of rows rendered with Jinja."""
         fingerprints, bodies, errors = [], [], []
         requests: list[dict[str, Any] | None] = []
-        for row in batch.to_pylist():
+        for row in rows:
             try:
                 messages = self.prompt.render(row)
             except (jinja2.TemplateError, ArithmeticError, TypeError, ValueError) as e:
@@ -122,14 +168,7 @@ class Renderer:
             bodies.append(body)
             requests.append(request)
             errors.append(None)
-        return pa.table({
-            **{k: batch.column(k) for k in self.key},
-            "_input": batch.column("_input"),
-            "_fingerprint": pa.array(fingerprints, pa.string()),
-            "_body": pa.array(bodies, pa.string()),
-            "_est_tokens": self.count(pa.array(bodies, pa.string()), requests),
-            "_error": pa.array(errors, pa.string()),
-        })
+        return fingerprints, bodies, errors, requests
 
     def count(self, bodies: pa.Array,
               requests: list[dict[str, Any] | None] | None = None) -> pa.Array:
@@ -150,6 +189,12 @@ class Renderer:
             estimate[sample] = counts[sample]
             counts = np.where(valid, estimate, 0)
         return pa.array(counts, pa.int64())
+
+
+def _strings(values: pa.Array | list[str | None]) -> pa.Array:
+    if isinstance(values, pa.Array):
+        return values.cast(pa.string())
+    return pa.array(values, pa.string())
 
 
 def render_signature(spec: Spec, prompt: Prompt, url: str, types: dict[str, str]) -> str:
@@ -195,10 +240,13 @@ def render_stage(wh: Warehouse, spec: Spec, prompt: Prompt, renderer: Renderer,
         missing = int(wh.fetch(stage_sql.count_unrendered(inputs, stage, key))[0][0])
     if missing:
         query = stage_sql.unrendered_rows(source, stage, key, variables, signature, dialect)
-        for batch in phases.iterate("select", wh.stream(query, batch_size=ROWS_PER_SLICE)):
-            with phases("render"):
-                wh.insert_arrow(stage, renderer.render(batch))
-            phases.count("render", batch.num_rows)
+        try:
+            for batch in phases.iterate("select", wh.stream(query, batch_size=ROWS_PER_SLICE)):
+                with phases("render"):
+                    wh.insert_arrow(stage, renderer.render(batch))
+                phases.count("render", batch.num_rows)
+        finally:
+            renderer.close()
     wh.execute(sql.drop_table(inputs))
 
 
