@@ -326,7 +326,9 @@ class SqlRenderer:
         #: The body's constant JSON around the dynamic contents (one more piece than them).
         self._texts = texts
         self._url = url
-        self._con: duckdb.DuckDBPyConnection | None = duckdb.connect()
+        # Results must come back in the slice's row order (DuckDB's default, said explicitly).
+        self._con: duckdb.DuckDBPyConnection | None = duckdb.connect(
+            config={"preserve_insertion_order": True})
 
     def render(self, batch: pa.RecordBatch | pa.Table) -> pa.Table:
         """``_fingerprint``, ``_body`` and ``_python`` for each row, in the rows' order."""
