@@ -34,6 +34,7 @@ escape are re-encoded in Python.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -325,7 +326,9 @@ class SqlRenderer:
         #: The body's constant JSON around the dynamic contents (one more piece than them).
         self._texts = texts
         self._url = url
-        self._con: duckdb.DuckDBPyConnection | None = duckdb.connect()
+        # Results must come back in the slice's row order (DuckDB's default, said explicitly).
+        self._con: duckdb.DuckDBPyConnection | None = duckdb.connect(
+            config={"preserve_insertion_order": True})
 
     def render(self, batch: pa.RecordBatch | pa.Table) -> pa.Table:
         """``_fingerprint``, ``_body`` and ``_python`` for each row, in the rows' order."""
@@ -403,20 +406,19 @@ def _fingerprints(url: str, prefix: str, bodies: pa.ChunkedArray) -> pa.ChunkedA
     for chunk in bodies.chunks:
         if chunk.type != pa.string():
             raise TypeError(f"bodies are {chunk.type}, not string")
+        if len(chunk) == 0:
+            continue
         _, offsets_buffer, data_buffer = chunk.buffers()
         offsets = memoryview(offsets_buffer).cast("i")[chunk.offset:chunk.offset + len(chunk) + 1]
         data = memoryview(data_buffer) if data_buffer is not None else memoryview(b"")
-        valid = chunk.is_valid().to_pylist()
-        out: list[str | None] = []
+        out = []
         copy, append = start_state.copy, out.append
-        for begin, end, ok in zip(offsets[:-1], offsets[1:], valid, strict=True):
-            if ok:
-                state = copy()
-                state.update(data[begin + skip:end])
-                append(state.hexdigest())
-            else:
-                append(None)
-        chunks.append(pa.array(out, pa.string()))
+        for begin, end in itertools.pairwise(offsets):
+            state = copy()
+            state.update(data[begin + skip:end])  # NULL rows hash nothing much, then are masked
+            append(state.hexdigest())
+        hashed = pa.array(out, pa.string())
+        chunks.append(pc.if_else(chunk.is_valid(), hashed, None) if chunk.null_count else hashed)
     return pa.chunked_array(chunks, pa.string())
 
 
