@@ -53,13 +53,18 @@ BLOCK_BYTES = 64 * 1024 * 1024
 
 _WS = r"[ \t\r]*"  # JSON whitespace inside a line (a line holds no "\n")
 _NAN_INF = r"[-+]?(?:[nN][aA][nN]|[iI][nN][fF])"
-#: Text yyjson reads and Python's json refuses, in a result line. One regex per leading byte:
-#: RE2 skips to a fixed first byte with memchr, so three such scans cost less than one
-#: alternation. A NUL is refused by both parsers; it is kept away from SQL all the same.
-_LINE_GUARDS = (f",{_WS}(?:[\\]}}]|{_NAN_INF})", f":{_WS}{_NAN_INF}", f"\\[{_WS}{_NAN_INF}",
-                "\x00")
+# Python's json refuses an integer literal of more digits than sys.get_int_max_str_digits()
+# (4300 by default, never below 640, 0 for no limit); 640 digits or more go to Python.
+_LONG_INT = r"-?[0-9]{640}"
+#: Text yyjson reads and Python's json refuses, in a result line: a trailing comma, NaN or
+#: Infinity in any spelling (Python takes three, and would get them all the same), a long
+#: integer. They all follow ',' ':' or '['; one regex per leading byte, because RE2 then skips
+#: ahead with memchr, and three such scans cost less than one alternation. A NUL is refused by
+#: both parsers; it is kept away from SQL all the same.
+_LINE_GUARDS = (f",{_WS}(?:[\\]}}]|{_NAN_INF}|{_LONG_INT})", f":{_WS}(?:{_NAN_INF}|{_LONG_INT})",
+                f"\\[{_WS}(?:{_NAN_INF}|{_LONG_INT})", "\x00")
 #: The same for an answer, where "\n" is whitespace too (Python refuses every NaN/Infinity in
-#: an answer; the regexes catch Python's spelling as well).
+#: an answer).
 _ANSWER_GUARDS = tuple(g.replace(_WS, r"[ \t\n\r]*") for g in _LINE_GUARDS[:3])
 
 _MAX_EXACT = 2**53  # below it an integer converts to a double and back unchanged

@@ -318,6 +318,11 @@ def labels_variants() -> list[str]:
             g.replace('"annotations": []', '"annotations": [ Infinity]'),
             g.replace('"logprobs": null', '"logprobs": 1e400'),
             g.replace('"logprobs": null', '"logprobs": 123456789012345678901234567890'),
+            # Python's json refuses integers of more than 4300 digits (sys.int_info)
+            g.replace('"logprobs": null', '"logprobs": ' + "7" * 5000),
+            g.replace('"logprobs": null', '"logprobs": [-' + "7" * 4301 + "]"),
+            g.replace('"logprobs": null', '"logprobs": ' + "7" * 4300),
+            g.replace('"logprobs": null', '"logprobs": ' + "7" * 5000 + ".5"),
             g[:-1] + ', }',
             g + " ", " " + g, g + "\r", g + " x", g + g,
             g[: len(g) // 2], '{"custom_id": "b-77", "response": ', "[1, 2]", '"text"', "null",
@@ -563,7 +568,8 @@ JSON_ANSWERS = [
     'null', '{"a": NaN}', '{"a": Infinity}', '{"a": nan}', '{"a": 1,}', '{"a": [1,]}',
     '{"a": 1e400}', '{"a": 123456789012345678901234567890}', '{"a": "\\ud800"}',
     '{"a": "\\ud83d\\ude00"}', '{"a": "é"}', '{"a": 1} x', '{"a": 1}{"b": 2}', 'not json', '',
-    '{"a":\n1}', '{"a": "\t"}', '\ufeff{"a": 1}',
+    '{"a":\n1}', '{"a": "\t"}', '\ufeff{"a": 1}', '{"a": ' + "1" * 4301 + "}",
+    '{"a": [' + "1" * 700 + "]}", '{"a": ' + "1" * 700 + ".0}",
 ]
 
 
