@@ -11,30 +11,36 @@ is handed to ``parse_line`` itself, so its outcome is Python's by construction.
 What the proof rests on (each point is checked by tests/test_results_fast.py):
 
 * Lines are split on ``\\n`` only, like iterating over a binary file. A line reaches SQL only if
-  it is valid UTF-8 (Arrow's check rejects what a strict Python decode rejects) and starts
+  it is valid UTF-8 (Arrow's check refuses what a strict Python decode refuses) and starts
   with ``{``, which also keeps out BOMs and other top-level values.
-* DuckDB's JSON reader (yyjson) accepts two things Python's does not: trailing commas and
-  NaN/Infinity spelt in any case (``nan``, ``-inf``...). Lines where a regex finds one in a
-  value position go to Python; so do answers (the JSON inside ``content``) that have one,
-  since Python refuses every NaN/Infinity in an answer. Lone surrogate escapes and control
-  characters in strings are refused by yyjson, as by Python.
-* Duplicate keys: Python keeps the last, DuckDB's path lookups the first. The line is read with
-  ``json_transform_strict``, which fails on a duplicate of any key it looks up, and answers are
-  read as ``MAP(VARCHAR, JSON)``, which fails on any duplicate; either failure sends the line
-  to Python.
-* Values are read as JSON text (yyjson re-serialises each), so their JSON type is known:
-  ``json_type`` tells integers from floats, a string is decoded only if it is one. Numbers are
-  converted where the conversion is exact (integers below 2**53, correctly rounded doubles).
+* DuckDB's JSON reader (yyjson) accepts text Python's refuses: trailing commas, and NaN or
+  Infinity in any spelling (``nan``, ``-inf``). Python also refuses integer literals of more
+  than ``sys.get_int_max_str_digits()`` digits. Lines where a regex finds any of these after a
+  ``,`` ``:`` or ``[`` go to Python, and so do answers (the JSON inside ``content``), where
+  Python refuses every NaN and Infinity. Lone surrogate escapes, control characters in strings
+  and trailing garbage are refused by both.
+* Duplicate keys: Python keeps the last, DuckDB's lookups the first. Lines and answers are read
+  with ``json_transform_strict``, which fails on a duplicate of any key it reads, and an
+  answer's keys must all be declared (``json_keys``); either failure sends the line to Python.
+* Every value is read with its JSON type: as JSON text (yyjson writes each back, so ``json_type``
+  tells an integer from a float and a string is decoded only if it is one), or typed with
+  ``json_type`` checking the type apart. Numbers are kept only where the conversion is exact:
+  integers below 2**53, doubles (both parsers round correctly).
+
+Known difference: Python's json raises RecursionError on a line nested about a thousand levels
+deep (``parse_line`` lets it escape, failing the whole collect); SQL reads such a line.
 """
 
 from __future__ import annotations
 
 import json
+import queue
 import sys
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 import pyarrow as pa
@@ -49,7 +55,7 @@ from batchsql.spec import Column, Spec, answer_kind
 ROWS_PER_SLICE = 100_000
 #: Bytes read from a file at a time: bounds memory whatever the file size (a longer line grows
 #: the buffer to hold it, as reading it in Python would).
-BLOCK_BYTES = 64 * 1024 * 1024
+BLOCK_BYTES = 32 * 1024 * 1024
 
 _WS = r"[ \t\r]*"  # JSON whitespace inside a line (a line holds no "\n")
 _NAN_INF = r"[-+]?(?:[nN][aA][nN]|[iI][nN][fF])"
@@ -68,7 +74,6 @@ _LINE_GUARDS = (f",{_WS}(?:[\\]}}]|{_NAN_INF}|{_LONG_INT})", f":{_WS}(?:{_NAN_IN
 _ANSWER_GUARDS = tuple(g.replace(_WS, r"[ \t\n\r]*") for g in _LINE_GUARDS[:3])
 
 _MAX_EXACT = 2**53  # below it an integer converts to a double and back unchanged
-_FLOAT32_MAX = 3.4028234663852886e38
 
 
 @dataclass
@@ -90,15 +95,14 @@ def outcome_slices(paths: Sequence[Path], spec: Spec, price: Price | None, *,
     if rows_per_slice < 1:
         raise ValueError("rows_per_slice must be at least 1")
     reader = _Reader(spec, price)
+    blocks = (_prepare(lines, newline) for path in paths
+              for lines, newline in _blocks(Path(path), BLOCK_BYTES))
     with duckdb.connect() as con:
-        for path in paths:
-            for lines, last_newline in _blocks(Path(path), BLOCK_BYTES):
-                for start in range(0, len(lines), rows_per_slice):
-                    part = lines.slice(start, rows_per_slice)
-                    newline = last_newline or start + rows_per_slice < len(lines)
-                    table = reader.outcomes(con, part, newline, stats)
-                    if table.num_rows:
-                        yield table
+        for block in _ahead(blocks):
+            for start in range(0, len(block.lines), rows_per_slice):
+                table = reader.outcomes(con, block.slice(start, rows_per_slice), stats)
+                if table.num_rows:
+                    yield table
 
 
 # -- lines ---------------------------------------------------------------------------------------
@@ -162,6 +166,85 @@ def _utf8_mask(lines: pa.Array) -> pa.BooleanArray:
                                  _utf8_mask(lines.slice(half))])
 
 
+@dataclass
+class _Block:
+    """Lines (without their "\\n") and what is known of them before any JSON is read."""
+
+    lines: pa.Array  # large_binary
+    text: pa.Array  # large_string, "" where a line is not UTF-8
+    cand: pa.Array  # bool: SQL may read the line
+    all_utf8: bool
+    last_newline: bool  # the last line ended with "\\n"
+
+    def slice(self, start: int, length: int) -> _Block:
+        return _Block(self.lines.slice(start, length), self.text.slice(start, length),
+                      self.cand.slice(start, length), self.all_utf8,
+                      self.last_newline or start + length < len(self.lines))
+
+
+def _prepare(lines: pa.Array, last_newline: bool) -> _Block:
+    """Decode the lines and pick those SQL may read: UTF-8, starting with '{', unguarded."""
+    cand = pc.starts_with(lines, b"{")
+    try:
+        text = lines.cast(pa.large_string())
+        all_utf8 = True
+    except pa.ArrowInvalid:
+        utf8 = _utf8_mask(lines)
+        text = pc.if_else(utf8, lines, pa.scalar(b"", pa.large_binary())).cast(pa.large_string())
+        cand, all_utf8 = pc.and_(cand, utf8), False
+    for guard in _LINE_GUARDS:
+        cand = pc.and_not(cand, pc.match_substring_regex(text, guard))
+    return _Block(lines, text, cand, all_utf8, last_newline)
+
+
+_T = TypeVar("_T")
+
+
+def _ahead(items: Iterator[_T], depth: int = 1) -> Iterator[_T]:
+    """`items`, made in a thread up to `depth` ahead: reading overlaps with the SQL.
+
+    pyarrow and file reads release the GIL, so this uses a second core when there is one.
+    """
+    out: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(kind: str, value: Any) -> bool:
+        while not stop.is_set():
+            try:
+                out.put((kind, value), timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not put("item", item):
+                    return
+            put("done", None)
+        except BaseException as e:  # handed to the consumer, raised there
+            put("error", e)
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
+
+    thread = threading.Thread(target=produce, name="results_fast-reader", daemon=True)
+    thread.start()
+    try:
+        while True:
+            kind, value = out.get()
+            if kind == "done":
+                return
+            if kind == "error":
+                raise value
+            yield value
+    finally:
+        stop.set()
+        thread.join()
+
+
 # -- SQL -----------------------------------------------------------------------------------------
 
 def _lit(text: str) -> str:
@@ -174,22 +257,18 @@ def _structure(value: Any) -> str:
 
 def _string(j: str) -> str:
     """The value of a JSON string given as its (yyjson-written) text."""
-    # yyjson escapes only '"', '\' and control characters: without a backslash the value is
-    # the text between the quotes.
-    return (f"CASE WHEN contains({j}, '\\') THEN json_extract_string({j}, '$') "
-            f"ELSE trim({j}, '\"') END")
+    return f"json_extract_string({j}, '$')"
 
 
 def _is_string(j: str) -> str:
-    return f"starts_with({j}, '\"')"
+    return f"left({j}, 1) = '\"'"
 
 
 def _exact_integer(j: str, v: str) -> str:
     """`j` (JSON text) is an integer literal and `v` (its TRY_CAST to BIGINT) its value."""
-    # yyjson writes an integer as its digits, a float with '.' or 'e' or as NaN/Infinity: the
-    # integer written back is the JSON text only for an integer literal (TRY_CAST alone would
-    # also take 1.5 or 1e2).
-    return f"({v} IS NOT NULL AND CAST({v} AS VARCHAR) = {j})"
+    # TRY_CAST alone would also take 1.5 or 1e2; json_type says UBIGINT/BIGINT for integer
+    # literals only (a larger one is DOUBLE, and fails the cast anyway).
+    return f"({v} IS NOT NULL AND json_type({j}) IN ('UBIGINT', 'BIGINT'))"
 
 
 def _is_number(j: str) -> str:
@@ -404,6 +483,8 @@ class _Reader:
         self.nodes = {name: _Node(c, _names())
                       for name, c in (spec.output.columns or {}).items()}
         self.sql = self._sql()
+        # Vectors are little-endian float32 bytes; a big-endian host leaves them to Python.
+        self.enabled = self.kind != "embedding" or sys.byteorder == "little"
 
     def _sql(self) -> str:
         embedding = self.kind == "embedding"
@@ -497,21 +578,11 @@ class _Reader:
 
     # One block of lines --------------------------------------------------------------------
 
-    def outcomes(self, con: duckdb.DuckDBPyConnection, lines: pa.Array, last_newline: bool,
+    def outcomes(self, con: duckdb.DuckDBPyConnection, block: _Block,
                  stats: Stats | None) -> pa.Table:
-        """The outcome table of a block of lines (without their "\\n"), blank lines dropped."""
-        n = len(lines)
-        cand = pc.starts_with(lines, b"{")
-        try:
-            text = lines.cast(pa.large_string())
-            all_utf8 = True
-        except pa.ArrowInvalid:
-            utf8 = _utf8_mask(lines)
-            text = pc.if_else(utf8, lines, pa.scalar(b"", pa.large_binary())).cast(
-                pa.large_string())
-            cand, all_utf8 = pc.and_(cand, utf8), False
-        for guard in _LINE_GUARDS:
-            cand = pc.and_not(cand, pc.match_substring_regex(text, guard))
+        """The outcome table of a block of lines, blank lines dropped."""
+        lines, text, n = block.lines, block.text, len(block.lines)
+        cand = block.cand if self.enabled else pa.repeat(False, n)
         fast = self._fast(con, text, cand, n)
         # Python reads every line SQL did not vouch for; blank lines are not outcomes.
         slow_idx, slow, blank = [], [], []
@@ -522,7 +593,7 @@ class _Reader:
                 if not raw.strip():
                     blank.append(k)
                     continue
-                if k < n - 1 or last_newline:
+                if k < n - 1 or block.last_newline:
                     raw += b"\n"
                 slow_idx.append(k)
                 slow.append(parse_line(raw, self.spec))
@@ -530,7 +601,7 @@ class _Reader:
             stats.lines += fast.num_rows + len(slow)
             stats.fast += fast.num_rows
         raw = None
-        if all_utf8:  # the raw text of every line is the line itself: no copy
+        if block.all_utf8:  # the raw text of every line is the line itself: no copy
             raw = text if not blank else text.filter(
                 pc.invert(pc.is_in(pa.array(range(n), pa.int64()), value_set=pa.array(blank))))
         return self._merge(fast, text, raw, slow_idx, slow)
@@ -615,8 +686,6 @@ _ARROW_META = {"varchar": pa.string(), "bigint": pa.int64(), "double": pa.float6
 
 def _vectors(table: pa.Table) -> pa.Table:
     """Embedding bytes as list<float32>; rows with a non-finite value dropped (Python's)."""
-    if sys.byteorder != "little":  # float32 from little-endian bytes, as OpenAI sends them
-        raise NotImplementedError("embeddings are read on little-endian hosts only")
     raw = table.column(EMBEDDING_COLUMN).combine_chunks().cast(pa.large_binary())
     ends = pa.Array.from_buffers(pa.int64(), len(raw) + 1, [None, raw.buffers()[1]],
                                  offset=raw.offset)

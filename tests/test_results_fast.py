@@ -14,8 +14,10 @@ import hashlib
 import json
 import random
 import struct
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pyarrow as pa
@@ -761,3 +763,24 @@ def test_sql_accepts_only_what_python_accepts_as_json() -> None:
         text = pa.array([bad], pa.large_string())
         assert any(pc.match_substring_regex(text, g)[0].as_py()
                    for g in results_fast._LINE_GUARDS), bad
+
+
+def test_big_endian_hosts_leave_vectors_to_python(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    path = write_lines(tmp_path / "out.jsonl", emulator_lines(EMBED, 5))
+    monkeypatch.setattr(results_fast, "sys", SimpleNamespace(byteorder="big"))
+    assert assert_same([path], EMBED).fast == 0
+
+
+# --- the reader thread ------------------------------------------------------------------------
+
+def test_errors_reach_the_caller_and_stopping_early_ends_the_reader(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(results_fast, "BLOCK_BYTES", 4096)
+    path = write_lines(tmp_path / "out.jsonl", plain_success_lines(50))
+    with pytest.raises(FileNotFoundError):
+        list(results_fast.outcome_slices([path, tmp_path / "missing.jsonl"], LABELS, PRICE))
+    slices = results_fast.outcome_slices([path], LABELS, PRICE, rows_per_slice=2)
+    assert next(slices).num_rows == 2
+    slices.close()  # the reader thread is told to stop, and joined
+    assert not [t for t in threading.enumerate() if t.name == "results_fast-reader"]
