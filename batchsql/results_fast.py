@@ -431,12 +431,19 @@ def _names() -> Iterator[str]:
 #: too: below 2**53 it is exact, and larger ones are left to Python).
 _TYPED = {"string": "VARCHAR", "integer": "DOUBLE", "number": "DOUBLE", "boolean": "BOOLEAN"}
 
-_OUTER_CHAT = {"custom_id": "JSON", "error": "JSON", "response": {"status_code": "JSON", "body": {
-    "model": "JSON", "usage": {"prompt_tokens": "JSON", "completion_tokens": "JSON"},
-    "choices": [{"finish_reason": "JSON", "message": {"content": "JSON", "refusal": "JSON"}}]}}}
-_OUTER_EMBEDDING = {"custom_id": "JSON", "error": "JSON", "response": {
-    "status_code": "JSON", "body": {"model": "JSON", "usage": {"prompt_tokens": "JSON"},
-                                    "data": [{"embedding": "JSON"}]}}}
+# Leaves read as JSON text keep their JSON type (custom_id, model, token counts, the answer).
+# The others are read as VARCHAR, which loses the type but not what Python decides: `error`
+# and `refusal` are NULL only for JSON null; `finish_reason` is 'length' only for the string
+# "length"; a status code that casts to an integer below 300 lets Python go on either way (an
+# integer below 300 does, anything else counts as 0).
+_OUTER_CHAT = {"custom_id": "JSON", "error": "VARCHAR", "response": {
+    "status_code": "VARCHAR", "body": {
+        "model": "JSON", "usage": {"prompt_tokens": "JSON", "completion_tokens": "JSON"},
+        "choices": [{"finish_reason": "VARCHAR",
+                     "message": {"content": "JSON", "refusal": "VARCHAR"}}]}}}
+_OUTER_EMBEDDING = {"custom_id": "JSON", "error": "VARCHAR", "response": {
+    "status_code": "VARCHAR", "body": {"model": "JSON", "usage": {"prompt_tokens": "JSON"},
+                                       "data": [{"embedding": "JSON"}]}}}
 
 # Every stage only projects, each value computed once and named: a WHERE on a computed column
 # would be pushed down by DuckDB with the expression inlined at each use, evaluating the JSON
@@ -490,10 +497,10 @@ class _Reader:
         embedding = self.kind == "embedding"
         body = "r.response.body"
         # An object whose custom_id is a string or null, no error, a response whose status
-        # code is null or an integer below 300, a body with a model that is a string or null,
-        # token counts that are integers (exact as doubles) or null.
+        # code is null or below 300, a body with a model that is a string or null, token counts
+        # that are integers (exact as doubles) or null.
         ok = ["has_r", "err_j IS NULL", "has_body",
-              f"(sc_j IS NULL OR ({_exact_integer('sc_j', 'sc_v')} AND sc_v < 300))",
+              "(sc_j IS NULL OR sc_v < 300)",
               f"(cid_j IS NULL OR {_is_string('cid_j')})",
               f"(model_j IS NULL OR {_is_string('model_j')})",
               f"(pt_j IS NULL OR ({_exact_integer('pt_j', 'pt_v')} AND abs(pt_v) < {_MAX_EXACT}))",
@@ -511,7 +518,7 @@ class _Reader:
                    "has_message", "refusal_j IS NULL"]
             if self.kind != "text":
                 # Python refuses a JSON answer cut off at max_tokens before reading it.
-                ok.append("finish_j IS DISTINCT FROM '\"length\"'")
+                ok.append("finish_j IS DISTINCT FROM 'length'")
         answer, answer_ok = self._answer_sql()
         texts, values, outputs_ = self._columns_sql()
         return _SQL.format(

@@ -287,6 +287,11 @@ def labels_variants() -> list[str]:
         edit(g, lambda r: r["response"].update(status_code=None)),
         edit(g, lambda r: r["response"].pop("status_code")),
         edit(g, lambda r: r["response"].update(status_code=10**30)),
+        edit(g, lambda r: r["response"].update(status_code="500")),  # not an int: 0 to Python
+        edit(g, lambda r: r["response"].update(status_code=250.5)),
+        edit(g, lambda r: r["response"].update(status_code=True)),
+        edit(g, lambda r: r["response"].update(status_code=-1)),
+        edit(g, lambda r: r["response"].update(status_code=[200])),
         edit(g, lambda r: r.update(error={"code": "x", "message": "y"})),
         edit(g, lambda r: r.update(error="")),
         edit(g, lambda r: r.update(custom_id=7)),
@@ -310,7 +315,9 @@ def labels_variants() -> list[str]:
     dup_content = g.replace('"content": ', '"content": "first", "content": ', 1)
     escaped_key = g.replace('"custom_id"', '"custom\\u005fid"').replace(
         '"refusal": null', '"refusal": null, "\\u0072efusal": "no"')
-    out += [dup_cid, dup_content, escaped_key,
+    escaped_length = g.replace('"finish_reason": "stop"', '"finish_reason": "\\u006cength"')
+    assert escaped_length != g
+    out += [dup_cid, dup_content, escaped_key, escaped_length,
             g.replace('"logprobs": null', '"logprobs": NaN'),  # Python reads NaN outside
             g.replace('"logprobs": null', '"logprobs": nan'),  # ... but not nan
             g.replace('"logprobs": null', '"logprobs": -Infinity'),
