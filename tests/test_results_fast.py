@@ -251,6 +251,7 @@ def labels_variants() -> list[str]:
         with_content(g, '{"label": "bug", "priority": "low", "summary": "nul \\u0000 here"}'),
         with_content(g, '{"label": "bug", "priority": "low", "summary": "tab\there"}'),
         with_content(g, '{"label": "bug", "priority": "low", "summary": "x"} trailing'),
+        with_content(g, '{"label": "bug", "priority": "low", "summary": "x"}\x00'),
         with_content(g, '["label", "bug"]'),
         with_content(g, "not json"),
         with_content(g, ""),
@@ -578,7 +579,8 @@ JSON_ANSWERS = [
     '{"a": 1e400}', '{"a": 123456789012345678901234567890}', '{"a": "\\ud800"}',
     '{"a": "\\ud83d\\ude00"}', '{"a": "é"}', '{"a": 1} x', '{"a": 1}{"b": 2}', 'not json', '',
     '{"a":\n1}', '{"a": "\t"}', '\ufeff{"a": 1}', '{"a": ' + "1" * 4301 + "}",
-    '{"a": [' + "1" * 700 + "]}", '{"a": ' + "1" * 700 + ".0}",
+    '{"a": [' + "1" * 700 + "]}", '{"a": ' + "1" * 700 + ".0}", '{"a": 1}\u0000',
+    '{"a": 1}\x00', '{"a": "\x00"}', '{"a": "\\u0000"}',
 ]
 
 
