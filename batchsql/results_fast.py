@@ -490,8 +490,10 @@ class _Reader:
         self.nodes = {name: _Node(c, _names())
                       for name, c in (spec.output.columns or {}).items()}
         self.sql = self._sql()
-        # Vectors are little-endian float32 bytes; a big-endian host leaves them to Python.
-        self.enabled = self.kind != "embedding" or sys.byteorder == "little"
+        # SQL reads base64 vectors only (little-endian float32 bytes): a spec asking for JSON
+        # lists of floats, or a big-endian host, leaves every line to Python.
+        self.enabled = self.kind != "embedding" or (
+            sys.byteorder == "little" and spec.params.get("encoding_format") != "float")
 
     def _sql(self) -> str:
         embedding = self.kind == "embedding"
