@@ -78,10 +78,12 @@ _MAX_EXACT = 2**53  # below it an integer converts to a double and back unchange
 
 @dataclass
 class Stats:
-    """What `outcome_slices` did: non-blank lines read, and how many SQL vouched for."""
+    """What `outcome_slices` did: non-blank lines read, how many SQL vouched for, and how
+    many blocks of lines SQL failed on (and Python read whole)."""
 
     lines: int = 0
     fast: int = 0
+    sql_failures: int = 0
 
 
 def outcome_slices(paths: Sequence[Path], spec: Spec, price: Price | None, *,
@@ -592,7 +594,13 @@ class _Reader:
         """The outcome table of a block of lines, blank lines dropped."""
         lines, text, n = block.lines, block.text, len(block.lines)
         cand = block.cand if self.enabled else pa.repeat(False, n)
-        fast = self._fast(con, text, cand, n)
+        try:
+            fast = self._fast(con, text, cand, n)
+        except duckdb.Error:
+            # Whatever went wrong, Python reading the whole block is slower, never different.
+            fast = self._nothing_fast()
+            if stats is not None:
+                stats.sql_failures += 1
         # Python reads every line SQL did not vouch for; blank lines are not outcomes.
         slow_idx, slow, blank = [], [], []
         if fast.num_rows < n:
@@ -642,6 +650,11 @@ class _Reader:
             return table.rename_columns(
                 [ANSWER_COLUMN if c == "content" else c for c in table.column_names])
         return table.drop_columns(["content"])
+
+    def _nothing_fast(self) -> pa.Table:
+        fields = [("i", pa.int64()), *((f.name, f.type) for f in self.schema
+                                       if f.name not in ("_status", "_error", "_cost_usd", "_raw"))]
+        return pa.schema(fields).empty_table()
 
     def _merge(self, fast: pa.Table, text: pa.Array, raw: pa.Array | None,
                slow_idx: list[int], slow: list[Any]) -> pa.Table:

@@ -781,6 +781,15 @@ def test_big_endian_hosts_leave_vectors_to_python(tmp_path: Path,
     assert assert_same([path], EMBED).fast == 0
 
 
+def test_a_block_sql_fails_on_is_read_by_python(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    lines = [*plain_success_lines(5), *error_lines()]
+    path = write_lines(tmp_path / "out.jsonl", lines)
+    monkeypatch.setattr(results_fast._Reader, "_sql", lambda self: "SELECT no_such_column")
+    stats = assert_same([path], LABELS)
+    assert stats.fast == 0 and stats.sql_failures == 1 and stats.lines == len(lines)
+
+
 # --- the reader thread ------------------------------------------------------------------------
 
 def test_errors_reach_the_caller_and_stopping_early_ends_the_reader(
