@@ -35,12 +35,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from batchsql import plan  # noqa: E402
-from batchsql.prompts import compile_prompt  # noqa: E402
-from batchsql.spec import load_spec  # noqa: E402
-
+CHAT = "/v1/chat/completions"
 TEXT_CHARS = 450
 _HOLE = "\x02"  # stands for the user message while the body's JSON is built once
 
@@ -54,6 +49,10 @@ def _tickets() -> list[dict[str, str]]:
 
 def request_lines(n: int, start: int = 0) -> Iterator[bytes]:
     """``n`` input lines as batchsql writes them for ticket_labels (rows start..start+n-1)."""
+    from batchsql import plan
+    from batchsql.prompts import compile_prompt
+    from batchsql.spec import load_spec
+
     spec = load_spec(ROOT / "models" / "ticket_labels.yml")
     prompt = compile_prompt(spec)
     rows = _tickets()
@@ -76,7 +75,7 @@ def request_lines(n: int, start: int = 0) -> Iterator[bytes]:
         user = (user_template.replace(marks["channel"], row["channel"])
                 .replace(marks["subject"], row["subject"]).replace(marks["body"], text))
         body = head + plan.canonical_json(user) + tail
-        yield plan.encode_line(plan.custom_id(batch_uuid, seq), plan.CHAT_COMPLETIONS, body)
+        yield plan.encode_line(plan.custom_id(batch_uuid, seq), CHAT, body)
 
 
 def input_files(workdir: Path, total: int, per_file: int) -> list[Path]:
@@ -101,10 +100,10 @@ def input_files(workdir: Path, total: int, per_file: int) -> list[Path]:
 class Emulator:
     """``batchsql emulator serve`` in its own process, with its CPU time and peak RSS."""
 
-    def __init__(self, state_dir: Path) -> None:
+    def __init__(self, state_dir: Path, tree: Path) -> None:
         cmd = [sys.executable, "-m", "batchsql", "emulator", "serve", "--port", "0",
                "--state-dir", str(state_dir), "--processing-seconds", "0"]
-        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        env = {**os.environ, "PYTHONPATH": str(tree)}
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, env=env, text=True)
         assert self.proc.stdout is not None
         self.base_url = self.proc.stdout.readline().strip()
@@ -175,7 +174,7 @@ def end_to_end(args: argparse.Namespace, workdir: Path) -> None:
 
     files = input_files(workdir, args.lines, args.per_file)
     state = Path(tempfile.mkdtemp(prefix="emustate-", dir=workdir))
-    emu = Emulator(state)
+    emu = Emulator(state, args.tree)
     try:
         client = openai.OpenAI(base_url=emu.base_url, api_key="bench", max_retries=0,
                                timeout=600)
@@ -192,7 +191,7 @@ def end_to_end(args: argparse.Namespace, workdir: Path) -> None:
             return list(pool.map(one, files))
 
         def create(file_ids: list[str]) -> list[str]:
-            return [client.batches.create(input_file_id=fid, endpoint=plan.CHAT_COMPLETIONS,
+            return [client.batches.create(input_file_id=fid, endpoint=CHAT,
                                           completion_window="24h").id for fid in file_ids]
 
         def poll(batch_ids: list[str]) -> list[Any]:
@@ -258,7 +257,7 @@ def profile(args: argparse.Namespace, workdir: Path) -> None:
         tmp = store.tmp_path(".upload")
         shutil.copyfile(path, tmp)
         meta = store.add_file(tmp, filename=path.name, purpose="batch", created_at=0)
-        body = json.dumps({"input_file_id": meta["id"], "endpoint": plan.CHAT_COMPLETIONS,
+        body = json.dumps({"input_file_id": meta["id"], "endpoint": CHAT,
                            "completion_window": "24h"}).encode()
         _, view = Api(store).create_batch(Request("POST", "/v1/batches", {}, {}, body))
         assert isinstance(view, dict)
@@ -295,7 +294,7 @@ def timed(args: argparse.Namespace, workdir: Path) -> None:
             tmp = store.tmp_path(".upload")
             shutil.copyfile(path, tmp)
             meta = store.add_file(tmp, filename=path.name, purpose="batch", created_at=0)
-            body = json.dumps({"input_file_id": meta["id"], "endpoint": plan.CHAT_COMPLETIONS,
+            body = json.dumps({"input_file_id": meta["id"], "endpoint": CHAT,
                                "completion_window": "24h"}).encode()
             _, view = Api(store).create_batch(Request("POST", "/v1/batches", {}, {}, body))
             assert isinstance(view, dict)
@@ -325,7 +324,14 @@ def main() -> None:
                     help="Time processing one file in-process (CPU seconds) instead.")
     ap.add_argument("--repeat", type=int, default=1, help="--timed: how many times.")
     ap.add_argument("--top", type=int, default=30, help="--profile: rows to print.")
+    ap.add_argument("--tree", type=Path, default=ROOT,
+                    help="The source tree whose batchsql to measure (default: this one's), "
+                         "e.g. an export of another commit for a before/after comparison.")
     args = ap.parse_args()
+    sys.path.insert(0, str(args.tree.resolve()))
+    import batchsql
+
+    print(f"measuring {Path(batchsql.__file__).parent}", file=sys.stderr)
     args.workdir.mkdir(parents=True, exist_ok=True)
     if args.profile:
         profile(args, args.workdir)
