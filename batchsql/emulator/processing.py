@@ -85,8 +85,9 @@ def _settle(store: Store, rec: dict[str, Any]) -> dict[str, Any]:
     with store.locked(f"batch-{rec['id']}"):
         rec = store.load_batch(rec["id"]) or rec
         if rec.get("validation") is None and not cancelled_while_validating(Timeline(rec)):
-            v = validate_input(store.batch_input_path(rec["id"]), rec["endpoint"],
-                               Faults(**rec["faults"]))
+            faults = Faults(**rec["faults"])
+            v = validate_input(store.batch_input_path(rec["id"]), rec["endpoint"], faults,
+                               count_tokens=faults.token_limit is not None)
             error = quota.check(store, rec, v, lambda other: _settle(store, other))
             if error is not None:
                 v["errors"].append(error)
