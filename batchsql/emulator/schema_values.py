@@ -124,7 +124,7 @@ class SchemaValues:
         if isinstance(schema.get("enum"), list) and schema["enum"]:
             # Like a nullable type, an enum that admits null gets a real value when it has one.
             options = [v for v in schema["enum"] if v is not None] or schema["enum"]
-            return choose_enum(options, self.ctx.words, seed_of(self.ctx.text, path))
+            return choose_enum(options, self.ctx.words, lambda: seed_of(self.ctx.text, path))
         for key in ("anyOf", "oneOf"):
             branches = schema.get(key)
             if isinstance(branches, list) and branches:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
@@ -164,15 +165,19 @@ def fallback_option(options: list[Any], seed: int) -> Any:
     return options[seed % len(options)]
 
 
-def choose_enum(options: list[Any], words: list[str], seed: int) -> Any:
-    """The option whose words occur most in the text; ties go to the earlier option."""
+def choose_enum(options: list[Any], words: list[str], seed: int | Callable[[], int]) -> Any:
+    """The option whose words occur most in the text; ties go to the earlier option.
+
+    ``seed`` picks an option when no word matches; a callable is only called then (hashing
+    the text for every enum of every request cost more than scoring it).
+    """
     strings = tuple(o for o in options if isinstance(o, str))
     if strings:
         scores = matcher(strings).scores(words)
-        best = max(range(len(strings)), key=lambda i: (scores[i], -i))
-        if scores[best] > 0:
-            return strings[best]
-    return fallback_option(options, seed)
+        top = max(scores)
+        if top > 0:
+            return strings[scores.index(top)]  # the first of the best
+    return fallback_option(options, seed if isinstance(seed, int) else seed())
 
 
 def ranked_enum(options: list[Any], words: list[str]) -> list[Any]:
