@@ -64,8 +64,15 @@ class TextContext:
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self.flat = one_line(text)
+        self._flat: str | None = None
         self._words: list[str] | None = None
+
+    @property
+    def flat(self) -> str:
+        """The text on one line, single-spaced."""
+        if self._flat is None:
+            self._flat = one_line(self.text)
+        return self._flat
 
     @property
     def words(self) -> list[str]:
