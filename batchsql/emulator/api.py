@@ -23,6 +23,7 @@ from . import processing, timeline, validation
 from .faults import Faults
 from .store import Store, new_id
 from .wire import ApiError, Part, bad_request, missing, not_found, read_multipart
+from .worker import Worker
 
 Payload = dict[str, Any] | Path
 Response = tuple[int, Payload]
@@ -106,6 +107,7 @@ class Api:
 
     def __init__(self, store: Store) -> None:
         self.store = store
+        self.worker: Worker | None = None  # the server's, while it runs
         v1, adm = r"/v1", r"/_emulator"
         fid, bid = r"(?P<id>[^/]+)", r"(?P<id>[^/]+)"
         table: list[tuple[str, str, Callable[[Request], Response]]] = [
@@ -266,6 +268,8 @@ class Api:
         }
         self.store.save_batch(rec)
         self.store.bump("batches_created")
+        if self.worker is not None:
+            self.worker.schedule(rec)
         # The create answer always says `validating`, as the real API does, even when the
         # clock says the batch is already past it: show it as of a moment before creation.
         return 200, timeline.batch_view(rec, rec["created"] - 1e-3)
@@ -298,6 +302,8 @@ class Api:
         fresh = outcome.get("cancel_at") == now
         if fresh:
             self.store.bump("batches_cancelled")
+            if self.worker is not None:
+                self.worker.schedule(outcome)
         # The cancel answer says `cancelling`; a later read may already say `cancelled`.
         rec = outcome if fresh else processing.refresh(self.store, outcome, now)
         return 200, timeline.batch_view(rec, now, cancelling=fresh)
@@ -324,6 +330,8 @@ class Api:
         except (TypeError, ValueError):
             raise bad_request("'advance' must be a number of seconds.", param="advance") from None
         self.store.advance_clock(seconds)
+        if self.worker is not None:
+            self.worker.wake()
         return self.get_clock(req)
 
     def get_stats(self, req: Request) -> Response:

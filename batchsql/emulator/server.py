@@ -1,9 +1,10 @@
 """The HTTP side: a ThreadingHTTPServer on loopback that the unmodified ``openai`` SDK talks to.
 
 ``EmulatorServer`` is the public handle: start/stop (or use it as a context manager), read its
-``base_url``, change faults, move the clock, read stats and batches. The endpoints themselves are in
-``api.py``; this module only turns HTTP requests into ``api.Request`` objects and responses back
-into bytes (HTTP/1.1 with keep-alive, as the SDK's connection pool expects).
+``base_url``, change faults, move the clock, read stats and batches. While it runs, a worker
+thread (``worker.py``) does each batch's work as soon as it falls due. The endpoints themselves
+are in ``api.py``; this module only turns HTTP requests into ``api.Request`` objects and
+responses back into bytes (HTTP/1.1 with keep-alive, as the SDK's connection pool expects).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from .api import Api, Request
 from .faults import Faults
 from .store import Store
 from .wire import ApiError
+from .worker import Worker
 
 _CHUNK = 1024 * 1024
 
@@ -232,6 +234,7 @@ class EmulatorServer:
             self.store.save_faults(faults)
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self._worker: Worker | None = None
 
     # -- lifecycle ------------------------------------------------------------------------------
     def start(self) -> EmulatorServer:
@@ -240,6 +243,8 @@ class EmulatorServer:
             return self
         self._httpd = _HTTPServer((self.host, self._port), self.api, self.verbose)
         self._port = self._httpd.server_address[1]
+        self._worker = self.api.worker = Worker(self.store)
+        self._worker.start()
         self._thread = threading.Thread(target=self._httpd.serve_forever,
                                         kwargs={"poll_interval": 0.1},
                                         name=f"batchsql-emulator:{self._port}", daemon=True)
@@ -260,6 +265,9 @@ class EmulatorServer:
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
+        if self._worker is not None:
+            self._worker.stop()
+            self._worker = self.api.worker = None
 
     def __enter__(self) -> EmulatorServer:
         return self.start()
@@ -298,7 +306,10 @@ class EmulatorServer:
 
     def advance_clock(self, seconds: float) -> float:
         """Move the emulator's clock forward (persisted). Returns the total offset."""
-        return self.store.advance_clock(seconds)
+        offset = self.store.advance_clock(seconds)
+        if self._worker is not None:
+            self._worker.wake()
+        return offset
 
     def now(self) -> float:
         return self.store.now()
