@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 from functools import lru_cache
 from typing import Any
 
@@ -135,8 +136,11 @@ class _Matcher:
                 for n in range(min(4, len(term)), len(term) + 1):
                     self.prefixes.setdefault(term[:n], []).append((i, w))
         self.lengths = sorted({len(t) for t in self.exact if len(t) >= 4})
-        # word -> its hits: most words hit nothing, so scoring a text is one probe per word.
-        self.cache: dict[str, tuple[tuple[int, int], ...]] = {}
+        # (words seen, hits of those that hit something). Most words of a text hit nothing, so
+        # scoring is two set operations in C plus a step per hitting word. Replaced whole when
+        # too big (bounded memory over a huge, varied batch), so a thread scoring meanwhile
+        # keeps a consistent pair.
+        self.memo: tuple[set[str], dict[str, tuple[tuple[int, int], ...]]] = (set(), {})
 
     def _hits(self, word: str) -> tuple[tuple[int, int], ...]:
         stem = _stem(word)
@@ -150,17 +154,26 @@ class _Matcher:
             hits.extend(self.exact.get(stem[:n], ()))
         return tuple(hits)
 
-    def scores(self, words: list[str]) -> list[int]:
+    def scores(self, words: list[str], distinct: AbstractSet[str] | None = None) -> list[int]:
+        """Per option, the weights of its hits summed over ``words`` (``distinct``: their set,
+        when the caller has it)."""
+        if distinct is None:
+            distinct = set(words)
+        seen, hitting = self.memo
+        new = distinct - seen
+        if new:
+            if len(seen) > 100_000:
+                seen, hitting = self.memo = (set(), {})
+                new = set(distinct)
+            for word in new:
+                if hits := self._hits(word):
+                    hitting[word] = hits
+            seen |= new  # after ``hitting``: a word in ``seen`` has its hits recorded
         score = [0] * len(self.options)
-        cache = self.cache
-        for word in words:
-            hits = cache.get(word)
-            if hits is None:
-                if len(cache) > 100_000:  # bounded memory over a huge, varied batch
-                    cache.clear()
-                hits = cache[word] = self._hits(word)
-            for i, w in hits:
-                score[i] += w
+        for word in hitting.keys() & distinct:
+            n = words.count(word)
+            for i, w in hitting[word]:
+                score[i] += w * n
         return score
 
 
@@ -176,7 +189,8 @@ def fallback_option(options: list[Any], seed: int) -> Any:
     return options[seed % len(options)]
 
 
-def choose_enum(options: list[Any], words: list[str], seed: int | Callable[[], int]) -> Any:
+def choose_enum(options: list[Any], words: list[str], seed: int | Callable[[], int],
+                distinct: AbstractSet[str] | None = None) -> Any:
     """The option whose words occur most in the text; ties go to the earlier option.
 
     ``seed`` picks an option when no word matches; a callable is only called then (hashing
@@ -184,7 +198,7 @@ def choose_enum(options: list[Any], words: list[str], seed: int | Callable[[], i
     """
     strings = tuple(o for o in options if isinstance(o, str))
     if strings:
-        scores = matcher(strings).scores(words)
+        scores = matcher(strings).scores(words, distinct)
         top = max(scores)
         if top > 0:
             return strings[scores.index(top)]  # the first of the best
