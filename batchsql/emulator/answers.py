@@ -62,10 +62,42 @@ def prompt_tokens(endpoint: str, body: Any) -> int:
 
 
 def _chat_prompt_tokens(body: dict[str, Any], messages: list[Any]) -> int:
-    if tokens.is_exact(_model_of(body)):
-        return tokens.count_input_tokens(tokens.CHAT, body)
+    model = _model_of(body)
+    if tokens.is_exact(model):
+        return _exact_chat_tokens(model, body, messages)
     return _CHAT_OVERHEAD + sum(_MESSAGE_OVERHEAD + estimate_tokens(text_of(m.get("content")))
                                 for m in messages if isinstance(m, dict))
+
+
+# (frame, its tokens) of the last exact count. A request's frame is the request minus the text
+# of its user turns: instructions, schema, tools, overheads. It is the same on every line of a
+# typical batch, and counting it (which serialises the schema) cost more than all the rest.
+_last_frame: tuple[dict[str, Any], int] | None = None
+
+
+def _exact_chat_tokens(model: str, body: dict[str, Any], messages: list[Any]) -> int:
+    """``tokens.count_input_tokens`` of a chat body, the frame's share remembered.
+
+    Exact: that count adds up its parts, and an empty user text counts 0 tokens, so the whole
+    is the frame's count plus the user texts' counts.
+    """
+    global _last_frame
+    user_texts: list[str] = []
+    frame_messages: list[Any] = []
+    for m in messages:
+        if isinstance(m, dict) and m.get("role") == "user" and isinstance(m.get("content"), str):
+            user_texts.append(m["content"])
+            m = {**m, "content": ""}
+        frame_messages.append(m)
+    frame = {k: body[k] for k in ("model", "response_format", "tools") if k in body}
+    frame["messages"] = frame_messages
+    last = _last_frame  # one read: other threads may replace it meanwhile
+    if last is not None and last[0] == frame:
+        n = last[1]
+    else:
+        n = tokens.count_input_tokens(tokens.CHAT, frame)
+        _last_frame = (frame, n)
+    return n + sum(tokens.count_text(model, text) for text in user_texts)
 
 
 def _text_tokens(body: dict[str, Any], text: str) -> int:

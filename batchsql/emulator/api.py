@@ -7,19 +7,23 @@ in ``server.py``.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import os
 import re
 from collections import Counter
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from pydantic import ValidationError
 
 from . import processing, timeline, validation
 from .faults import Faults
 from .store import Store, new_id
-from .wire import ApiError, bad_request, missing, not_found, parse_multipart
+from .wire import ApiError, Part, bad_request, missing, not_found, read_multipart
+from .worker import Worker
 
 Payload = dict[str, Any] | Path
 Response = tuple[int, Payload]
@@ -32,13 +36,26 @@ DAY = 24 * 3600
 
 
 class Request:
-    """What a handler needs from an HTTP request."""
+    """What a handler needs from an HTTP request.
+
+    The body comes as bytes, or as a ``read(n)`` stream (from the server) that ``body`` reads
+    whole on first use; an upload reads the stream itself, to keep the file out of memory.
+    """
 
     def __init__(self, method: str, path: str, query: Mapping[str, list[str]],
-                 headers: Mapping[str, str], body: bytes) -> None:
+                 headers: Mapping[str, str], body: bytes = b"",
+                 read: Callable[[int], bytes] | None = None) -> None:
         self.method, self.path, self.query = method, path, query
-        self.headers, self.body = headers, body
+        self.headers = headers
+        self._body = None if read is not None else body
+        self.read: Callable[[int], bytes] = read if read is not None else io.BytesIO(body).read
         self.params: dict[str, str] = {}
+
+    @property
+    def body(self) -> bytes:
+        if self._body is None:
+            self._body = b"".join(iter(lambda: self.read(1024 * 1024), b""))
+        return self._body
 
     def arg(self, name: str) -> str | None:
         values = self.query.get(name)
@@ -90,6 +107,7 @@ class Api:
 
     def __init__(self, store: Store) -> None:
         self.store = store
+        self.worker: Worker | None = None  # the server's, while it runs
         v1, adm = r"/v1", r"/_emulator"
         fid, bid = r"(?P<id>[^/]+)", r"(?P<id>[^/]+)"
         table: list[tuple[str, str, Callable[[Request], Response]]] = [
@@ -135,10 +153,31 @@ class Api:
 
     # -- files ----------------------------------------------------------------------------------
     def create_file(self, req: Request) -> Response:
-        if len(req.body) > MAX_UPLOAD_BYTES:
-            raise bad_request("File is too large: the maximum is 512 MB.", param="file")
-        parts = parse_multipart(req.headers.get("content-type", ""), req.body)
-        fields = {p.name: p for p in parts}
+        length = req.headers.get("content-length", "")
+        if length.isdigit() and int(length) > MAX_UPLOAD_BYTES:
+            raise _too_large()
+        spooled: list[BinaryIO] = []
+
+        def spool(part: Part) -> BinaryIO | None:
+            if part.name != "file":
+                return None
+            spooled.append(open(self.store.tmp_path(".upload"), "wb"))  # noqa: SIM115
+            return spooled[-1]
+
+        try:
+            try:
+                parts = read_multipart(req.headers.get("content-type", ""),
+                                       _at_most(req.read, MAX_UPLOAD_BYTES), spool)
+            finally:
+                for f in spooled:
+                    f.close()
+            return self._add_file({p.name: p for p in parts})
+        finally:
+            for f in spooled:  # the file that was added has moved; any other is left over
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(f.name)
+
+    def _add_file(self, fields: dict[str, Part]) -> Response:
         if "file" not in fields:
             raise missing("file")
         if "purpose" not in fields:
@@ -158,9 +197,9 @@ class Api:
                 raise bad_request("expires_after.seconds must be between 3600 and 2592000.",
                                   param="expires_after.seconds")
             expires_at = now + seconds
-        tmp = self.store.tmp_path(".upload")
-        tmp.write_bytes(fields["file"].data)
-        meta = self.store.add_file(tmp, filename=fields["file"].filename or "upload",
+        upload = fields["file"].path
+        assert upload is not None  # every "file" part is spooled
+        meta = self.store.add_file(upload, filename=fields["file"].filename or "upload",
                                    purpose=purpose, created_at=now, expires_at=expires_at)
         self.store.bump("files_created")
         return 200, meta
@@ -229,6 +268,8 @@ class Api:
         }
         self.store.save_batch(rec)
         self.store.bump("batches_created")
+        if self.worker is not None:
+            self.worker.schedule(rec)
         # The create answer always says `validating`, as the real API does, even when the
         # clock says the batch is already past it: show it as of a moment before creation.
         return 200, timeline.batch_view(rec, rec["created"] - 1e-3)
@@ -261,6 +302,8 @@ class Api:
         fresh = outcome.get("cancel_at") == now
         if fresh:
             self.store.bump("batches_cancelled")
+            if self.worker is not None:
+                self.worker.schedule(outcome)
         # The cancel answer says `cancelling`; a later read may already say `cancelled`.
         rec = outcome if fresh else processing.refresh(self.store, outcome, now)
         return 200, timeline.batch_view(rec, now, cancelling=fresh)
@@ -287,6 +330,8 @@ class Api:
         except (TypeError, ValueError):
             raise bad_request("'advance' must be a number of seconds.", param="advance") from None
         self.store.advance_clock(seconds)
+        if self.worker is not None:
+            self.worker.wake()
         return self.get_clock(req)
 
     def get_stats(self, req: Request) -> Response:
@@ -311,6 +356,26 @@ class Api:
             "clock_offset": self.store.clock_offset(),
             "faults": self.store.load_faults().model_dump(),
         }
+
+
+def _too_large() -> ApiError:
+    return bad_request("File is too large: the maximum is 512 MB.", param="file")
+
+
+def _at_most(read: Callable[[int], bytes], limit: int) -> Callable[[int], bytes]:
+    """``read`` that fails like the API once more than ``limit`` bytes came (chunked bodies
+    announce no length)."""
+    total = 0
+
+    def limited(n: int) -> bytes:
+        nonlocal total
+        data = read(n)
+        total += len(data)
+        if total > limit:
+            raise _too_large()
+        return data
+
+    return limited
 
 
 def _check_metadata(metadata: Any) -> dict[str, str] | None:

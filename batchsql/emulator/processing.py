@@ -6,8 +6,8 @@ someone reads the batch past the moment that work would have finished.
 
 Input is read line by line; output lines are spooled to disk with their offsets and then copied
 into the final file in a deterministic shuffled order, so memory stays bounded by the number of
-lines, not the size of the file. The output-file faults (malformed, duplicate and extra lines)
-are applied while spooling and never change ``request_counts``.
+lines (an offset each), not the size of the file. The output-file faults (malformed, duplicate
+and extra lines) are applied while spooling and never change ``request_counts``.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import os
 import random
 from array import array
 from pathlib import Path
@@ -36,10 +37,9 @@ from .timeline import (
     status_of,
     usage_dict,
 )
-from .validation import validate_input
+from .validation import Validator, validate_input
 
 SUPPORTED_ENDPOINTS = ("/v1/chat/completions", "/v1/embeddings")
-IN_MEMORY_SHUFFLE_BYTES = 64 * 1024 * 1024
 
 _OK_LINE = ('{"id": "%s", "custom_id": %s, "response": {"status_code": 200, "request_id": "%s", '
             '"body": %s}, "error": null}')
@@ -59,6 +59,8 @@ def refresh(store: Store, rec: dict[str, Any], now: float) -> dict[str, Any]:
             return rec
         tl = Timeline(rec)
         if rec.get("validation") is None and not cancelled_while_validating(tl):
+            if _can_validate_while_answering(rec, tl, now):
+                return _validate_and_execute(store, rec, tl)
             rec = _settle(store, rec)
             tl = Timeline(rec)
         status = status_of(rec, now)
@@ -85,14 +87,39 @@ def _settle(store: Store, rec: dict[str, Any]) -> dict[str, Any]:
     with store.locked(f"batch-{rec['id']}"):
         rec = store.load_batch(rec["id"]) or rec
         if rec.get("validation") is None and not cancelled_while_validating(Timeline(rec)):
-            v = validate_input(store.batch_input_path(rec["id"]), rec["endpoint"],
-                               Faults(**rec["faults"]))
+            faults = Faults(**rec["faults"])
+            v = validate_input(store.batch_input_path(rec["id"]), rec["endpoint"], faults,
+                               count_tokens=faults.token_limit is not None)
             error = quota.check(store, rec, v, lambda other: _settle(store, other))
             if error is not None:
                 v["errors"].append(error)
             rec["validation"] = v
             store.save_batch(rec)
         return rec
+
+
+def _can_validate_while_answering(rec: dict[str, Any], tl: Timeline, now: float) -> bool:
+    """Whether one pass may validate the input and answer it (half the parsing of two).
+
+    Only once the batch is past its end with no cancel: then validation decides alone between
+    failed and completed. Not with a token quota (checked between the two) nor an expiry (its
+    cut depends on the count of lines).
+    """
+    faults = rec["faults"]
+    return (now >= tl.completed and rec.get("cancel_at") is None
+            and faults.get("token_limit") is None and faults.get("expire_after_lines") is None)
+
+
+def _validate_and_execute(store: Store, rec: dict[str, Any], tl: Timeline) -> dict[str, Any]:
+    """``refresh`` of a batch that ``_can_validate_while_answering``: the same record."""
+    validator = Validator(rec["endpoint"], Faults(**rec["faults"]),
+                          store.batch_input_path(rec["id"]).stat().st_size, count_tokens=False)
+    result = execute(store, rec, None, None, tl.completed, validator)
+    rec["validation"] = validator.result()
+    if result is not None:
+        rec["result"] = result
+    store.save_batch(rec)
+    return rec
 
 
 def cancel(store: Store, rec: dict[str, Any], now: float) -> dict[str, Any] | str:
@@ -131,6 +158,10 @@ class _Spool:
     def count(self) -> int:
         return len(self.offsets) - 1
 
+    def discard(self) -> None:
+        self.f.close()
+        self.path.unlink()
+
     def finish(self, seed: str, shuffle: bool) -> Path | None:
         """Close; rewrite in a deterministic shuffled order. None when no line was written."""
         self.f.close()
@@ -146,16 +177,12 @@ class _Spool:
             order = order[1:] + order[:1]  # never hand back input order
         offs = self.offsets
         dest = self.path.with_suffix(".shuffled")
-        with open(dest, "wb", buffering=1024 * 1024) as out:
-            if offs[-1] <= IN_MEMORY_SHUFFLE_BYTES:
-                view = memoryview(self.path.read_bytes())
-                for i in order:
-                    out.write(view[offs[i]:offs[i + 1]])
-            else:
-                with open(self.path, "rb") as src:
-                    for i in order:
-                        src.seek(offs[i])
-                        out.write(src.read(offs[i + 1] - offs[i]))
+        # Line by line from the page cache: the file (a 200 MB input makes a larger output)
+        # is never in this process's memory.
+        with open(self.path, "rb") as src, open(dest, "wb", buffering=1024 * 1024) as out:
+            fd = src.fileno()
+            for i in order:
+                out.write(os.pread(fd, offs[i + 1] - offs[i], offs[i]))
         self.path.unlink()
         return dest
 
@@ -174,9 +201,15 @@ def _failure_body(status: int) -> dict[str, Any]:
     return {"error": err}
 
 
-def execute(store: Store, rec: dict[str, Any], k: int, reason: str | None,
-            finished: float) -> dict[str, Any]:
-    """Answer the first ``k`` lines (faults applied); the rest never run. Writes both files."""
+def execute(store: Store, rec: dict[str, Any], k: int | None, reason: str | None,
+            finished: float, validator: Validator | None = None) -> dict[str, Any] | None:
+    """Answer the first ``k`` lines (all for None; faults applied); the rest never run. Writes
+    both files.
+
+    With ``validator`` the same pass validates the input: the lines are answered only while it
+    finds nothing wrong, and when it does, no file is written, nothing is kept (the per-request
+    failure counts included) and the answer is None.
+    """
     faults = Faults(**rec["faults"])
     batch_id, endpoint = rec["id"], rec["endpoint"]
     created = int(finished)
@@ -201,17 +234,26 @@ def execute(store: Store, rec: dict[str, Any], k: int, reason: str | None,
         counts_changed = False
         with open(store.batch_input_path(batch_id), "rb") as f:
             index = 0
-            for raw in f:
-                if not raw.strip():
+            for lineno, raw in enumerate(f, 1):
+                if validator is not None:
+                    req = validator.check(lineno, raw)
+                    if validator.errors:  # the batch fails: only validation goes on
+                        if validator.stopped:
+                            break
+                        continue
+                    if req is None:
+                        continue  # blank
+                elif not raw.strip():
                     continue
+                else:
+                    req = json.loads(raw)
                 i, index = index, index + 1
-                req = json.loads(raw.decode("utf-8"))
                 cid, body = req["custom_id"], req["body"]
                 if faults.extra_lines:
                     input_ids.add(cid)
                 h = hashlib.blake2b(f"{batch_id}:{i}".encode(), digest_size=32).hexdigest()
                 line_id, request_id = f"batch_req_{h[:32]}", f"req_{h[32:]}"
-                if i >= k:
+                if k is not None and i >= k:
                     err.write(json.dumps({"id": line_id, "custom_id": cid, "response": None,
                                           "error": not_run}))
                     continue
@@ -255,6 +297,10 @@ def execute(store: Store, rec: dict[str, Any], k: int, reason: str | None,
                 if faults.duplicate_match is not None and faults.duplicate_match in text:
                     out.write(line)
                     bogus += 1
+        if validator is not None and validator.result()["errors"]:
+            out.discard()
+            err.discard()
+            return None
         if counts_changed:
             store.write_json(counts_path, counts)
     for n in range(faults.extra_lines):

@@ -64,14 +64,29 @@ class TextContext:
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self.flat = one_line(text)
+        self._flat: str | None = None
         self._words: list[str] | None = None
+        self._distinct: frozenset[str] | None = None
+
+    @property
+    def flat(self) -> str:
+        """The text on one line, single-spaced."""
+        if self._flat is None:
+            self._flat = one_line(self.text)
+        return self._flat
 
     @property
     def words(self) -> list[str]:
         if self._words is None:
             self._words = words_of(self.text)
         return self._words
+
+    @property
+    def distinct(self) -> frozenset[str]:
+        """The set of ``words``, made once for all the enums of a schema."""
+        if self._distinct is None:
+            self._distinct = frozenset(self.words)
+        return self._distinct
 
     def first_sentence(self, limit: int = 100) -> str:
         sentence = SENTENCE_END.split(self.flat, maxsplit=1)[0] if self.flat else ""
@@ -124,7 +139,8 @@ class SchemaValues:
         if isinstance(schema.get("enum"), list) and schema["enum"]:
             # Like a nullable type, an enum that admits null gets a real value when it has one.
             options = [v for v in schema["enum"] if v is not None] or schema["enum"]
-            return choose_enum(options, self.ctx.words, seed_of(self.ctx.text, path))
+            return choose_enum(options, self.ctx.words, lambda: seed_of(self.ctx.text, path),
+                               self.ctx.distinct)
         for key in ("anyOf", "oneOf"):
             branches = schema.get(key)
             if isinstance(branches, list) and branches:

@@ -1,9 +1,10 @@
 """The HTTP side: a ThreadingHTTPServer on loopback that the unmodified ``openai`` SDK talks to.
 
 ``EmulatorServer`` is the public handle: start/stop (or use it as a context manager), read its
-``base_url``, change faults, move the clock, read stats and batches. The endpoints themselves are in
-``api.py``; this module only turns HTTP requests into ``api.Request`` objects and responses back
-into bytes (HTTP/1.1 with keep-alive, as the SDK's connection pool expects).
+``base_url``, change faults, move the clock, read stats and batches. While it runs, a worker
+thread (``worker.py``) does each batch's work as soon as it falls due. The endpoints themselves
+are in ``api.py``; this module only turns HTTP requests into ``api.Request`` objects and
+responses back into bytes (HTTP/1.1 with keep-alive, as the SDK's connection pool expects).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from .api import Api, Request
 from .faults import Faults
 from .store import Store
 from .wire import ApiError
+from .worker import Worker
 
 _CHUNK = 1024 * 1024
 
@@ -89,31 +91,17 @@ class _Handler(BaseHTTPRequestHandler):
             super().log_message(format, *args)
 
     # -- plumbing -------------------------------------------------------------------------------
-    def _read_body(self) -> bytes:
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            chunks = []
-            while True:
-                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
-                if size == 0:
-                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                        pass  # trailers
-                    return b"".join(chunks)
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline()
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length else b""
-
     def _dispatch(self, method: str) -> None:
         started = time.monotonic()
         api = self.server.api
         try:
-            body = self._read_body()
-        except (ValueError, OSError):
+            body = _Body(self.rfile, self.headers)
+        except ValueError:
             self.close_connection = True
             return
         url = urlsplit(self.path)
         headers = {k.lower(): v for k, v in self.headers.items()}
-        req = Request(method, url.path, parse_qs(url.query), headers, body)
+        req = Request(method, url.path, parse_qs(url.query), headers, read=body.read)
         extra: dict[str, str] = {}
         try:
             fault = api.http_fault(method, url.path)
@@ -124,10 +112,18 @@ class _Handler(BaseHTTPRequestHandler):
                 raise _injected(fault[0])
         except ApiError as e:
             status, payload, extra = e.status, e.payload(), e.headers
+        except _BrokenBody:
+            self.close_connection = True
+            return
         except Exception as e:  # a bug in the emulator: answer like the API would, and log it
             traceback.print_exc(file=sys.stderr)
             status, payload = 500, ApiError(500, f"[batchsql emulator] internal error: {e}",
                                             type="server_error").payload()
+        try:
+            body.drain()  # what the handler left unread: the next request starts after it
+        except _BrokenBody:
+            self.close_connection = True
+            return
         self._respond(status, payload, extra, started)
 
     def _respond(self, status: int, payload: dict[str, Any] | Path, extra: Mapping[str, str],
@@ -143,8 +139,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._processing_ms(started)
             self.end_headers()
             with open(payload, "rb") as f:
-                while chunk := f.read(_CHUNK):
-                    self.wfile.write(chunk)
+                self.connection.sendfile(f)  # by the kernel: no copy through Python
             return
         data = json.dumps(payload).encode("utf-8")
         self.send_header("Content-Type", "application/json")
@@ -155,6 +150,60 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _processing_ms(self, started: float) -> None:
         self.send_header("openai-processing-ms", str(int((time.monotonic() - started) * 1000)))
+
+
+class _BrokenBody(ConnectionError):
+    """The request body ended early or its chunked encoding is wrong: drop the connection."""
+
+
+class _Body:
+    """A request body as a stream (Content-Length or chunked), never read past its end.
+
+    Handlers read what they need (an upload goes to disk chunk by chunk); ``drain`` skips the
+    rest so that the connection can carry the next request.
+    """
+
+    def __init__(self, rfile: Any, headers: Any) -> None:
+        self.rfile = rfile
+        self.chunked = "chunked" in headers.get("Transfer-Encoding", "").lower()
+        self.left = 0 if self.chunked else int(headers.get("Content-Length") or 0)
+        if self.left < 0:
+            raise ValueError("negative Content-Length")
+        self.done = not self.chunked and self.left == 0
+
+    def read(self, n: int) -> bytes:
+        """Up to ``n`` bytes (fewer at a chunk's end); b"" at the end of the body."""
+        try:
+            return self._read(n)
+        except (ValueError, OSError) as e:  # a bad chunk size, a timeout, a reset
+            if isinstance(e, _BrokenBody):
+                raise
+            raise _BrokenBody(str(e)) from e
+
+    def _read(self, n: int) -> bytes:
+        if self.done:
+            return b""
+        if self.chunked and self.left == 0:
+            self.left = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+            if self.left == 0:
+                while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                    pass  # trailers
+                self.done = True
+                return b""
+        data = self.rfile.read(min(n, self.left))
+        if not data:
+            raise _BrokenBody("the body ended early")
+        self.left -= len(data)
+        if self.left == 0:
+            if self.chunked:
+                self.rfile.readline()  # the CRLF after a chunk
+            else:
+                self.done = True
+        return data
+
+    def drain(self) -> None:
+        while self.read(_CHUNK):
+            pass
 
 
 def _injected(status: int) -> ApiError:
@@ -185,6 +234,7 @@ class EmulatorServer:
             self.store.save_faults(faults)
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self._worker: Worker | None = None
 
     # -- lifecycle ------------------------------------------------------------------------------
     def start(self) -> EmulatorServer:
@@ -193,6 +243,8 @@ class EmulatorServer:
             return self
         self._httpd = _HTTPServer((self.host, self._port), self.api, self.verbose)
         self._port = self._httpd.server_address[1]
+        self._worker = self.api.worker = Worker(self.store)
+        self._worker.start()
         self._thread = threading.Thread(target=self._httpd.serve_forever,
                                         kwargs={"poll_interval": 0.1},
                                         name=f"batchsql-emulator:{self._port}", daemon=True)
@@ -213,6 +265,9 @@ class EmulatorServer:
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
+        if self._worker is not None:
+            self._worker.stop()
+            self._worker = self.api.worker = None
 
     def __enter__(self) -> EmulatorServer:
         return self.start()
@@ -251,7 +306,10 @@ class EmulatorServer:
 
     def advance_clock(self, seconds: float) -> float:
         """Move the emulator's clock forward (persisted). Returns the total offset."""
-        return self.store.advance_clock(seconds)
+        offset = self.store.advance_clock(seconds)
+        if self._worker is not None:
+            self._worker.wake()
+        return offset
 
     def now(self) -> float:
         return self.store.now()

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 from functools import lru_cache
 from typing import Any
 
@@ -54,9 +56,20 @@ def _stem(word: str) -> str:
     return word
 
 
+# Keeps a-z and 0-9, makes every other byte a space.
+_SEPARATORS = bytes(c if chr(c) in "abcdefghijklmnopqrstuvwxyz0123456789" else 32
+                    for c in range(256))
+
+
 def words_of(text: str) -> list[str]:
-    """Lower-case words (letters and digits) of a text, in order."""
-    return _WORD.findall(text.lower())
+    """Lower-case words (letters and digits) of a text, in order.
+
+    The runs of ``[a-z0-9]`` in ``text.lower()``, as ``_WORD.findall`` finds them, but with
+    byte operations that run in C (non-ASCII characters become "?", a separator): twice as
+    fast on the text of every request.
+    """
+    return (text.lower().encode("ascii", "replace").translate(_SEPARATORS)
+            .decode("ascii").split())
 
 
 def estimate_tokens(text: str) -> int:
@@ -123,8 +136,11 @@ class _Matcher:
                 for n in range(min(4, len(term)), len(term) + 1):
                     self.prefixes.setdefault(term[:n], []).append((i, w))
         self.lengths = sorted({len(t) for t in self.exact if len(t) >= 4})
-        # word -> its hits: most words hit nothing, so scoring a text is one probe per word.
-        self.cache: dict[str, tuple[tuple[int, int], ...]] = {}
+        # (words seen, hits of those that hit something). Most words of a text hit nothing, so
+        # scoring is two set operations in C plus a step per hitting word. Replaced whole when
+        # too big (bounded memory over a huge, varied batch), so a thread scoring meanwhile
+        # keeps a consistent pair.
+        self.memo: tuple[set[str], dict[str, tuple[tuple[int, int], ...]]] = (set(), {})
 
     def _hits(self, word: str) -> tuple[tuple[int, int], ...]:
         stem = _stem(word)
@@ -138,17 +154,26 @@ class _Matcher:
             hits.extend(self.exact.get(stem[:n], ()))
         return tuple(hits)
 
-    def scores(self, words: list[str]) -> list[int]:
+    def scores(self, words: list[str], distinct: AbstractSet[str] | None = None) -> list[int]:
+        """Per option, the weights of its hits summed over ``words`` (``distinct``: their set,
+        when the caller has it)."""
+        if distinct is None:
+            distinct = set(words)
+        seen, hitting = self.memo
+        new = distinct - seen
+        if new:
+            if len(seen) > 100_000:
+                seen, hitting = self.memo = (set(), {})
+                new = set(distinct)
+            for word in new:
+                if hits := self._hits(word):
+                    hitting[word] = hits
+            seen |= new  # after ``hitting``: a word in ``seen`` has its hits recorded
         score = [0] * len(self.options)
-        cache = self.cache
-        for word in words:
-            hits = cache.get(word)
-            if hits is None:
-                if len(cache) > 100_000:  # bounded memory over a huge, varied batch
-                    cache.clear()
-                hits = cache[word] = self._hits(word)
-            for i, w in hits:
-                score[i] += w
+        for word in hitting.keys() & distinct:
+            n = words.count(word)
+            for i, w in hitting[word]:
+                score[i] += w * n
         return score
 
 
@@ -164,15 +189,20 @@ def fallback_option(options: list[Any], seed: int) -> Any:
     return options[seed % len(options)]
 
 
-def choose_enum(options: list[Any], words: list[str], seed: int) -> Any:
-    """The option whose words occur most in the text; ties go to the earlier option."""
+def choose_enum(options: list[Any], words: list[str], seed: int | Callable[[], int],
+                distinct: AbstractSet[str] | None = None) -> Any:
+    """The option whose words occur most in the text; ties go to the earlier option.
+
+    ``seed`` picks an option when no word matches; a callable is only called then (hashing
+    the text for every enum of every request cost more than scoring it).
+    """
     strings = tuple(o for o in options if isinstance(o, str))
     if strings:
-        scores = matcher(strings).scores(words)
-        best = max(range(len(strings)), key=lambda i: (scores[i], -i))
-        if scores[best] > 0:
-            return strings[best]
-    return fallback_option(options, seed)
+        scores = matcher(strings).scores(words, distinct)
+        top = max(scores)
+        if top > 0:
+            return strings[scores.index(top)]  # the first of the best
+    return fallback_option(options, seed if isinstance(seed, int) else seed())
 
 
 def ranked_enum(options: list[Any], words: list[str]) -> list[Any]:

@@ -38,59 +38,99 @@ def peek_model(path: Path) -> str | None:
     return None
 
 
-def validate_input(path: Path, endpoint: str, faults: Faults) -> dict[str, Any]:
-    """One streaming pass over the input: every reason the real API fails a batch up front."""
-    errors: list[dict[str, Any]] = []
-    if faults.fail_validation:
-        errors.append(_error("invalid_request", "[batchsql emulator] This batch failed "
-                             "validation because the fail_validation fault is set."))
-    size = path.stat().st_size
-    if size > faults.max_bytes:
-        errors.append(_error("invalid_request", f"The input file is {size} bytes, above the "
-                             f"maximum of {faults.max_bytes} bytes per batch."))
-        return {"total": 0, "model": None, "errors": errors, "tokens": 0}
-    invalid = faults.invalid_match.encode("utf-8") if faults.invalid_match else None
-    seen: set[str] = set()
-    model: str | None = None
-    total = tokens = 0
-    with open(path, "rb") as f:
-        for lineno, raw in enumerate(f, 1):
-            if len(errors) >= MAX_VALIDATION_ERRORS:
-                break
-            if not raw.strip():
-                continue
-            total += 1
-            if total > faults.max_requests:
-                errors.append(_error("invalid_request", f"The input file has more than "
-                                     f"{faults.max_requests} requests.", line=lineno))
-                break
-            if invalid is not None and invalid in raw:
-                errors.append(_error("invalid_request", "[batchsql emulator] This line "
-                                     "matches the invalid_match fault.", line=lineno))
-                continue
-            try:
-                req = json.loads(raw)
-            except ValueError:
-                req = None
-            if not isinstance(req, dict):
-                errors.append(_error("invalid_json_line", "This line is not parseable as "
-                                     "valid JSON.", line=lineno))
-                continue
-            missing = [k for k in ("custom_id", "method", "url", "body") if k not in req]
-            if missing:
-                errors.append(_error("missing_required_parameter", "Missing required "
-                                     f"parameter: '{missing[0]}'.", missing[0], lineno))
-                continue
-            err = _check_line(req, endpoint, seen, model)
-            if err is not None:
-                code, message, param = err
-                errors.append(_error(code, message, param, lineno))
-                continue
-            model = model or req["body"]["model"]
-            tokens += prompt_tokens(endpoint, req["body"])
-    if total == 0 and not errors:
-        errors.append(_error("empty_file", "The input file has no requests."))
-    return {"total": total, "model": model, "errors": errors, "tokens": tokens}
+def validate_input(path: Path, endpoint: str, faults: Faults,
+                   count_tokens: bool = True) -> dict[str, Any]:
+    """One streaming pass over the input: every reason the real API fails a batch up front.
+
+    ``tokens`` is None unless ``count_tokens``: counting is most of the cost of a pass, and
+    only the token quota needs it (``quota.input_tokens`` counts when it was skipped).
+    """
+    v = Validator(endpoint, faults, path.stat().st_size, count_tokens)
+    if not v.stopped:
+        with open(path, "rb") as f:
+            for lineno, raw in enumerate(f, 1):
+                v.check(lineno, raw)
+                if v.stopped:
+                    break
+    return v.result()
+
+
+class Validator:
+    """Validation one line at a time, so that a pass answering the lines can validate too.
+
+    Feed it every line (``lineno`` counts from 1, blank lines included) until ``stopped``;
+    ``result()`` is what ``validate_input`` returns.
+    """
+
+    def __init__(self, endpoint: str, faults: Faults, size: int,
+                 count_tokens: bool = True) -> None:
+        self.endpoint, self.faults, self.count_tokens = endpoint, faults, count_tokens
+        self.errors: list[dict[str, Any]] = []
+        self.invalid = faults.invalid_match.encode("utf-8") if faults.invalid_match else None
+        self.seen: set[str] = set()
+        self.model: str | None = None
+        self.total = self.tokens = 0
+        self.stopped = False
+        if faults.fail_validation:
+            self.errors.append(_error("invalid_request", "[batchsql emulator] This batch "
+                                      "failed validation because the fail_validation fault "
+                                      "is set."))
+        self.too_big = size > faults.max_bytes
+        if self.too_big:
+            self.errors.append(_error("invalid_request", f"The input file is {size} bytes, "
+                                      f"above the maximum of {faults.max_bytes} bytes per "
+                                      "batch."))
+            self.stopped = True
+
+    def check(self, lineno: int, raw: bytes) -> dict[str, Any] | None:
+        """The parsed request if line ``lineno`` is a valid one, else None (blank or wrong)."""
+        errors = self.errors
+        if self.stopped or len(errors) >= MAX_VALIDATION_ERRORS:
+            self.stopped = True
+            return None
+        if not raw.strip():
+            return None
+        self.total += 1
+        if self.total > self.faults.max_requests:
+            errors.append(_error("invalid_request", f"The input file has more than "
+                                 f"{self.faults.max_requests} requests.", line=lineno))
+            self.stopped = True
+            return None
+        if self.invalid is not None and self.invalid in raw:
+            errors.append(_error("invalid_request", "[batchsql emulator] This line "
+                                 "matches the invalid_match fault.", line=lineno))
+            return None
+        try:
+            req = json.loads(raw)
+        except ValueError:
+            req = None
+        if not isinstance(req, dict):
+            errors.append(_error("invalid_json_line", "This line is not parseable as "
+                                 "valid JSON.", line=lineno))
+            return None
+        missing = [k for k in ("custom_id", "method", "url", "body") if k not in req]
+        if missing:
+            errors.append(_error("missing_required_parameter", "Missing required "
+                                 f"parameter: '{missing[0]}'.", missing[0], lineno))
+            return None
+        err = _check_line(req, self.endpoint, self.seen, self.model)
+        if err is not None:
+            code, message, param = err
+            errors.append(_error(code, message, param, lineno))
+            return None
+        self.model = self.model or req["body"]["model"]
+        if self.count_tokens:
+            self.tokens += prompt_tokens(self.endpoint, req["body"])
+        return req
+
+    def result(self) -> dict[str, Any]:
+        errors = list(self.errors)
+        if self.too_big:
+            return {"total": 0, "model": None, "errors": errors, "tokens": 0}
+        if self.total == 0 and not errors:
+            errors.append(_error("empty_file", "The input file has no requests."))
+        return {"total": self.total, "model": self.model, "errors": errors,
+                "tokens": self.tokens if self.count_tokens else None}
 
 
 def _check_line(req: dict[str, Any], endpoint: str, seen: set[str],

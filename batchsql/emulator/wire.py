@@ -2,8 +2,9 @@
 
 Uploads are parsed with the stdlib ``email`` package for everything that has syntax (the
 boundary parameter, each part's Content-Disposition with its quoted or RFC 2231 ``name`` and
-``filename``); the part bodies are cut out of the request bytes by searching for the delimiter,
-which keeps a 200 MB upload from being copied line by line through the email feed parser.
+``filename``); the part bodies are cut out of the request stream by searching for the
+delimiter, so that a 200 MB upload goes to disk in chunks, never whole in memory, and is not
+copied line by line through the email feed parser.
 """
 
 from __future__ import annotations
@@ -12,8 +13,11 @@ import email.message
 import email.parser
 import email.policy
 import email.utils
+import io
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import Any, BinaryIO
 
 
 class ApiError(Exception):
@@ -51,7 +55,8 @@ class Part:
     name: str
     filename: str | None
     content_type: str | None
-    data: bytes
+    data: bytes  # a field's value; empty for a part that went to ``path``
+    path: Path | None = None  # where the body of a file part was written
 
 
 def content_type_param(header: str, param: str) -> tuple[str, str | None]:
@@ -65,35 +70,75 @@ def content_type_param(header: str, param: str) -> tuple[str, str | None]:
 
 
 def parse_multipart(content_type: str, body: bytes) -> list[Part]:
-    """The parts of a multipart/form-data body; ApiError(400) when it is malformed."""
+    """The parts of a multipart/form-data body, all in memory; ApiError(400) when malformed."""
+    return read_multipart(content_type, io.BytesIO(body).read)
+
+
+_CHUNK = 1024 * 1024
+_MAX_HEADERS = 64 * 1024  # of one part
+
+
+def read_multipart(content_type: str, read: Callable[[int], bytes],
+                   spool: Callable[[Part], BinaryIO | None] | None = None) -> list[Part]:
+    """The parts of a multipart/form-data body read from ``read``; ApiError(400) if malformed.
+
+    ``spool(part)`` may return an open binary file for a part (it gets the part's name,
+    filename and content type): its body is streamed there, ``path`` set from the file's
+    ``name``, and never held in memory. The caller closes and removes those files.
+    """
     media, boundary = content_type_param(content_type, "boundary")
     if media != "multipart/form-data" or not boundary:
         raise bad_request("Expected a multipart/form-data body with a boundary "
                           f"(got Content-Type '{content_type}').")
     delimiter = b"--" + boundary.encode("latin-1")
-    start = body.find(delimiter)
-    if start < 0:
-        raise bad_request("Malformed multipart body: boundary not found.")
+    marker = b"\r\n" + delimiter  # ends a part's body
+    buf = bytearray()
+    eof = False
+
+    def fill() -> bool:
+        nonlocal eof
+        data = b"" if eof else read(_CHUNK)
+        eof = not data
+        buf.extend(data)
+        return not eof
+
+    # The preamble (anything before the first delimiter) is dropped as it streams by.
+    while (start := buf.find(delimiter)) < 0:
+        del buf[:max(0, len(buf) - len(delimiter) + 1)]
+        if not fill():
+            raise bad_request("Malformed multipart body: boundary not found.")
+    del buf[:start + len(delimiter)]
     parts: list[Part] = []
     header_parser = email.parser.BytesHeaderParser(policy=email.policy.HTTP)
-    pos = start + len(delimiter)
     while True:
-        if body.startswith(b"--", pos):  # closing delimiter
+        while len(buf) < 2 and fill():
+            pass
+        if buf.startswith(b"--"):  # closing delimiter
             return parts
-        head_start = body.find(b"\r\n", pos) + 2
-        head_end = body.find(b"\r\n\r\n", head_start)
-        if head_start < 2 or head_end < 0:
-            raise bad_request("Malformed multipart body: part headers not terminated.")
-        end = body.find(b"\r\n" + delimiter, head_end + 4)
-        if end < 0:
-            raise bad_request("Malformed multipart body: closing boundary not found.")
-        headers = header_parser.parsebytes(body[head_start:head_end + 4])
+        while (head_start := buf.find(b"\r\n") + 2) < 2 or (
+                head_end := buf.find(b"\r\n\r\n", head_start)) < 0:
+            if len(buf) > _MAX_HEADERS or not fill():
+                raise bad_request("Malformed multipart body: part headers not terminated.")
+        headers = header_parser.parsebytes(bytes(buf[head_start:head_end + 4]))
         name = headers.get_param("name", header="content-disposition")
-        filename = headers.get_filename()
         if isinstance(name, tuple):
             name = email.utils.collapse_rfc2231_value(name)
-        parts.append(Part(name=str(name or ""), filename=filename,
-                          content_type=headers.get("content-type"),
-                          data=body[head_end + 4:end]))
-        pos = end + 2 + len(delimiter)
-
+        part = Part(name=str(name or ""), filename=headers.get_filename(),
+                    content_type=headers.get("content-type"), data=b"")
+        del buf[:head_end + 4]
+        sink = spool(part) if spool is not None else None
+        if sink is not None:
+            part.path = Path(sink.name)
+        data = io.BytesIO() if sink is None else sink
+        while (end := buf.find(marker)) < 0:
+            keep = len(marker) - 1  # the start of a marker that the next read completes
+            if len(buf) > keep:
+                data.write(memoryview(buf)[:len(buf) - keep])
+                del buf[:len(buf) - keep]
+            if not fill():
+                raise bad_request("Malformed multipart body: closing boundary not found.")
+        data.write(memoryview(buf)[:end])
+        if sink is None:
+            part.data = data.getvalue()  # type: ignore[attr-defined]
+        del buf[:end + len(marker)]
+        parts.append(part)
