@@ -60,7 +60,7 @@ def parse_line(line: bytes, spec: Spec) -> Outcome:
         record = json.loads(line)
         if not isinstance(record, dict):
             raise ValueError("not a JSON object")
-    except ValueError as e:
+    except (ValueError, RecursionError) as e:  # nested past Python's limit: malformed too
         # Salvage the custom_id from a truncated line so the row is marked, not lost.
         match = _CUSTOM_ID.search(line)
         cid = match.group(1).decode() if match else None
@@ -138,7 +138,7 @@ def _read_answer(outcome: Outcome, body: dict[str, Any], spec: Spec) -> Outcome:
 def _json_object(content: str) -> tuple[Any, str | None]:
     try:
         data = json.loads(content, parse_constant=_no_constant)
-    except ValueError as e:
+    except (ValueError, RecursionError) as e:
         return None, f"answer is not valid JSON: {e}"
     if not isinstance(data, dict):
         return None, f"answer is a JSON {type(data).__name__}, expected an object"

@@ -70,11 +70,16 @@ def create_schema(table: exp.Table) -> exp.Create | None:
     return exp.Create(this=schema, kind="SCHEMA", exists=True)
 
 
-def create_table(table: exp.Table, columns: ColumnDefs) -> exp.Create:
-    """CREATE TABLE IF NOT EXISTS with the given columns."""
+def create_table(table: exp.Table, columns: ColumnDefs, *,
+                 temporary: bool = False) -> exp.Create:
+    """CREATE [TEMPORARY] TABLE IF NOT EXISTS with the given columns."""
     defs = [exp.ColumnDef(this=exp.to_identifier(n, quoted=True), kind=t) for n, t in columns]
     return exp.Create(this=exp.Schema(this=table.copy(), expressions=defs), kind="TABLE",
-                      exists=True)
+                      exists=True, properties=_temporary(temporary))
+
+
+def _temporary(temporary: bool) -> exp.Properties | None:
+    return exp.Properties(expressions=[exp.TemporaryProperty()]) if temporary else None
 
 
 def add_column(table: exp.Table, name: str, kind: exp.DataType,

@@ -42,12 +42,14 @@ def input_hash(variables: Sequence[str], signature: str, dialect: str | None,
 
 
 def create_inputs(inputs: exp.Table, source: exp.Query, key: Sequence[str],
-                  variables: Sequence[str], signature: str, dialect: str | None) -> exp.Create:
-    """CREATE TABLE inputs AS the source's keys with their input hash."""
+                  variables: Sequence[str], signature: str, dialect: str | None, *,
+                  temporary: bool = False) -> exp.Create:
+    """CREATE [TEMPORARY] TABLE inputs AS the source's keys with their input hash."""
     query = (exp.select(*(col(k) for k in key),
                         input_hash(variables, signature, dialect).as_(alias("_input")))
              .from_(source.subquery(alias("_batchsql_source"))))
-    return exp.Create(this=inputs.copy(), kind="TABLE", expression=query)
+    properties = exp.Properties(expressions=[exp.TemporaryProperty()]) if temporary else None
+    return exp.Create(this=inputs.copy(), kind="TABLE", expression=query, properties=properties)
 
 
 def delete_stale(stage: exp.Table, inputs: exp.Table, key: Sequence[str]) -> exp.Delete:

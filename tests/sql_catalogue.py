@@ -171,6 +171,9 @@ def statements(dialect: str) -> dict[str, exp.Expression]:
         stage, [*key_types, *((n, sql.dtype(t, dialect)) for n, t in STAGE_META)])
     out["create_collect_stage"] = sql.create_table(collect,
                                                    outputs.outcome_columns(labels, dialect))
+    if dialect in ("duckdb", "postgres"):  # the warehouses with temporary tables
+        out["create_temporary_collect_stage"] = sql.create_table(
+            collect, outputs.outcome_columns(labels, dialect), temporary=True)
     out["drop_stage"] = sql.drop_table(stage)
     out["current_view"] = sql.current_view(view, output, KEY,
                                            [n for n, _ in out_columns])

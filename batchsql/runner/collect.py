@@ -146,7 +146,8 @@ class Collector:
         r = self.r
         r.wh.execute(sql.drop_table(r.collect_stage))
         r.wh.execute(sql.create_table(r.collect_stage,
-                                      outputs.outcome_columns(r.spec, r.wh.dialect)))
+                                      outputs.outcome_columns(r.spec, r.wh.dialect),
+                                      temporary=r.temporary))
         # DuckDB reads the lines; Python parses only those SQL cannot vouch for (results_fast).
         for table in outcome_slices(files, r.spec, r.price):
             r.wh.insert_arrow(r.collect_stage, table)

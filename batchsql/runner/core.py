@@ -119,8 +119,12 @@ class Runner:
         self.output = sql.parse_table(spec.output.table, wh.dialect)
         self.state = State(wh, self.output)
         self.stage = sql.sibling(self.output, f"_batchsql_{self.output.name}_stage")
-        self.collect_stage = sql.sibling(self.output, f"_batchsql_{self.output.name}_collect")
-        self.inputs = sql.sibling(self.output, f"_batchsql_{self.output.name}_input")
+        # Both live for one step of the run: temporary where the warehouse has such tables.
+        collect = sql.sibling(self.output, f"_batchsql_{self.output.name}_collect")
+        inputs = sql.sibling(self.output, f"_batchsql_{self.output.name}_input")
+        self.collect_stage = wh.transient_table(collect) or collect
+        self.inputs = wh.transient_table(inputs) or inputs
+        self.temporary = self.collect_stage is not collect
         self.view = sql.sibling(self.output, f"{self.output.name}_current")
         self.key = list(spec.source.key)
         self.price = price_of(spec.model, prices)
@@ -224,7 +228,8 @@ class Runner:
         """Bring the stage (each source row's rendered request) up to date with the source."""
         assert self._source is not None
         render_stage(self.wh, self.spec, self.prompt, self.renderer, self._source, self.stage,
-                     self.inputs, self._described, self._key_types, self.phases)
+                     self.inputs, self._described, self._key_types, self.phases,
+                     temporary=self.temporary)
 
     def check_budget(self) -> None:
         """A budget needs a price: refuse to start rather than spend blind."""

@@ -213,7 +213,7 @@ def render_signature(spec: Spec, prompt: Prompt, url: str, types: dict[str, str]
 def render_stage(wh: Warehouse, spec: Spec, prompt: Prompt, renderer: Renderer,
                  source: exp.Query, stage: exp.Table, inputs: exp.Table,
                  described: list[tuple[str, str]], key_types: list[tuple[str, exp.DataType]],
-                 phases: Phases) -> None:
+                 phases: Phases, *, temporary: bool = False) -> None:
     """Bring the stage up to date with the source; refuse duplicate or NULL keys.
 
     Rows whose template inputs are unchanged keep their rendered request (see ``stage_sql``);
@@ -226,7 +226,8 @@ def render_stage(wh: Warehouse, spec: Spec, prompt: Prompt, renderer: Renderer,
     with phases("select"):
         _ensure_stage(wh, stage, key_types)
         wh.execute(sql.drop_table(inputs))
-        wh.execute(stage_sql.create_inputs(inputs, source, key, variables, signature, dialect))
+        wh.execute(stage_sql.create_inputs(inputs, source, key, variables, signature, dialect,
+                                           temporary=temporary))
         duplicates = wh.fetch(sql.duplicate_keys(inputs, key))
     if duplicates:
         shown = ", ".join(str(row[:-1] if len(key) > 1 else row[0]) for row in duplicates)

@@ -85,6 +85,15 @@ class Warehouse(ABC):
     def transaction(self) -> AbstractContextManager[None]:
         """Context in which statements commit together or not at all."""
 
+    def transient_table(self, table: exp.Table) -> exp.Table | None:
+        """A session-private temporary table for one that lives for one step of a run (a
+        batch's parsed results), or None where temporary tables are not worth it.
+
+        Temporary tables skip the log and the disk: DuckDB writes a table's rows twice
+        otherwise (log, then checkpoint), which for a million parsed results is seconds.
+        """
+        return None
+
     def scratch_table(self, name: str) -> exp.Table:
         """A table the caller may create, fill and drop for its own bookkeeping.
 

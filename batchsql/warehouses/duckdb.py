@@ -135,6 +135,11 @@ class DuckDBWarehouse(Warehouse):
         con.execute(f"use {_quote_ident(self._catalog)}")
         return con
 
+    def transient_table(self, table: exp.Table) -> exp.Table | None:
+        # A temporary table belongs to this connection: only statements run on it (never the
+        # cursors `stream` opens) may read it.
+        return exp.table_(exp.to_identifier(table.name, quoted=True), db="main", catalog="temp")
+
     def scratch_table(self, name: str) -> exp.Table:
         if not self.read_only:
             return super().scratch_table(name)

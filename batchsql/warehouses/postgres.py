@@ -207,6 +207,11 @@ class PostgresWarehouse(Warehouse):
         with self._guard(), self._con.transaction():
             yield
 
+    def transient_table(self, table: exp.Table) -> exp.Table | None:
+        # pg_temp: this session's own schema; its tables skip the write-ahead log.
+        return exp.table_(exp.to_identifier(table.name, quoted=True),
+                          db=exp.to_identifier("pg_temp"))
+
     def scratch_table(self, name: str) -> exp.Table:
         if not self.read_only:
             return super().scratch_table(name)
