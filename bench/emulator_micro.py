@@ -104,7 +104,8 @@ class Emulator:
         cmd = [sys.executable, "-m", "batchsql", "emulator", "serve", "--port", "0",
                "--state-dir", str(state_dir), "--processing-seconds", "0"]
         env = {**os.environ, "PYTHONPATH": str(tree)}
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, env=env, text=True)
+        # cwd too: ``python -m`` puts the working directory first on sys.path.
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, env=env, text=True, cwd=tree)
         assert self.proc.stdout is not None
         self.base_url = self.proc.stdout.readline().strip()
         if not self.base_url.startswith("http"):
@@ -173,8 +174,8 @@ def end_to_end(args: argparse.Namespace, workdir: Path) -> None:
     import openai
 
     files = input_files(workdir, args.lines, args.per_file)
-    state = Path(tempfile.mkdtemp(prefix="emustate-", dir=workdir))
-    emu = Emulator(state, args.tree)
+    state = Path(tempfile.mkdtemp(prefix="emustate-", dir=workdir)).resolve()
+    emu = Emulator(state, args.tree.resolve())
     try:
         client = openai.OpenAI(base_url=emu.base_url, api_key="bench", max_retries=0,
                                timeout=600)

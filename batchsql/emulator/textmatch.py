@@ -136,6 +136,9 @@ class _Matcher:
                 for n in range(min(4, len(term)), len(term) + 1):
                     self.prefixes.setdefault(term[:n], []).append((i, w))
         self.lengths = sorted({len(t) for t in self.exact if len(t) >= 4})
+        # Any hit of a stem of 4+ letters shares its first 4 with a term: most words of a text
+        # are ruled out by this one probe.
+        self.heads = {t[:4] for t in self.exact if len(t) >= 4}
         # (words seen, hits of those that hit something). Most words of a text hit nothing, so
         # scoring is two set operations in C plus a step per hitting word. Replaced whole when
         # too big (bounded memory over a huge, varied batch), so a thread scoring meanwhile
@@ -147,6 +150,8 @@ class _Matcher:
         size = len(stem)
         if size < 4:
             return tuple(self.exact.get(stem, ()))
+        if stem[:4] not in self.heads:
+            return ()
         hits = list(self.prefixes.get(stem, ()))
         for n in self.lengths:
             if n >= size:
