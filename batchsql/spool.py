@@ -180,8 +180,10 @@ class ChunkWriter:
         ids = ids.cast(pa.string())
         self.pieces.append(self._map(rows.batch.slice(i, n), ids,
                                      pa.repeat(pa.scalar(True), n)))
-        for k in np.nonzero(rows.sharing[i:end])[0]:
-            self._share(rows, i + int(k), ids[int(k)].as_py())
+        sharing = np.nonzero(rows.sharing[i:end])[0]
+        if sharing.size:
+            self._share_run(rows.batch.column("_fingerprint").slice(i, n), ids,
+                            rows.tokens[i:end], pa.array(sharing))
 
     # -- one row at a time ------------------------------------------------------------------
 
@@ -242,6 +244,22 @@ class ChunkWriter:
                                      pa.repeat(pa.scalar(False), len(others))))
         self.shared += len(others)
         self.shared_tokens += int(rows.tokens[i]) * len(others)
+
+    def _share_run(self, fingerprints: pa.Array, ids: pa.Array, tokens: np.ndarray,
+                   sharing: pa.Array) -> None:
+        """``_share`` for every sharing row of a run at once (a join, not a loop)."""
+        assert self.shared_rows is not None
+        owners = pa.table({"_fingerprint": fingerprints.take(sharing),
+                           "_owner": ids.take(sharing),
+                           "_owner_tokens": pa.array(tokens[sharing.to_numpy()], pa.int64())})
+        others = self.shared_rows.filter(pc.is_in(self.shared_rows.column("_fingerprint"),
+                                                  value_set=owners.column("_fingerprint")))
+        joined = others.join(owners, "_fingerprint")
+        n = joined.num_rows
+        self.pieces.append(self._map(joined, joined.column("_owner").combine_chunks(),
+                                     pa.repeat(pa.scalar(False), n)))
+        self.shared += n
+        self.shared_tokens += int(pc.sum(joined.column("_owner_tokens")).as_py() or 0)
 
     def _not_sent(self, rows: _Slice, i: int, reason: str | None) -> None:
         """Row ``i`` and the rows sharing its request cannot be sent (``reason``, or its error)."""
