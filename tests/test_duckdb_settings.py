@@ -57,3 +57,21 @@ def test_profile_settings_reach_duckdb(tmp_path: Path) -> None:
 def test_settings_must_be_a_mapping(tmp_path: Path) -> None:
     with pytest.raises(WarehouseError, match="settings must be a mapping"):
         setting(tmp_path, "threads", extra="settings: [threads]\n")
+
+
+def test_a_file_this_process_already_has_open_can_be_opened(tmp_path: Path) -> None:
+    # dbt or a notebook may hold the file with DuckDB's defaults; a connect(config=...) with
+    # other options would be refused, so settings are applied with SET.
+    import duckdb
+
+    first = duckdb.connect(str(tmp_path / "w.duckdb"))
+    try:
+        assert megabytes(setting(tmp_path, "memory_limit")) == pytest.approx(
+            float(DEFAULT_MEMORY_LIMIT.removesuffix("MB")), rel=0.05)
+    finally:
+        first.close()
+
+
+def test_option_names_are_checked(tmp_path: Path) -> None:
+    with pytest.raises(WarehouseError, match="not a DuckDB option name"):
+        setting(tmp_path, "threads", extra="settings: {'threads; drop table x': 1}\n")

@@ -241,11 +241,8 @@ def render_stage(wh: Warehouse, spec: Spec, prompt: Prompt, renderer: Renderer,
         missing = int(wh.fetch(stage_sql.count_unrendered(inputs, stage, key))[0][0])
     if missing:
         query = stage_sql.unrendered_rows(source, stage, key, variables, signature, dialect)
-        # One transaction: DuckDB then writes whole row groups straight to the file instead
-        # of logging every slice and writing it again at the checkpoint (about half the cost).
-        # A crash loses only this run's renders, which the next run redoes.
         try:
-            with wh.transaction():
+            with wh.cache_writes():
                 for batch in phases.iterate("select", wh.stream(query,
                                                                 batch_size=ROWS_PER_SLICE)):
                     with phases("render"):

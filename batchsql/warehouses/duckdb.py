@@ -31,7 +31,7 @@ _LOCK_PID = re.compile(r"\(PID (\d+)\)")
 DEFAULT_MEMORY_LIMIT = "512MB"
 
 
-def _connect(path: str, wait: float, config: dict[str, Any]) -> duckdb.DuckDBPyConnection:
+def _connect(path: str, wait: float) -> duckdb.DuckDBPyConnection:
     """Open a database file, retrying every 0.25 s for ``wait`` s while another process has it.
 
     DuckDB lets one process at a time open a file for writing; a second one gets an IOException.
@@ -39,7 +39,7 @@ def _connect(path: str, wait: float, config: dict[str, Any]) -> duckdb.DuckDBPyC
     deadline = time.monotonic() + max(wait, 0.0)
     while True:
         try:
-            return duckdb.connect(path, config=config)
+            return duckdb.connect(path)
         except duckdb.Error as e:
             if _FILE_LOCKED not in str(e):
                 raise WarehouseError(f"cannot open DuckDB database {path!r}: {e}") from e
@@ -60,8 +60,26 @@ def _open_error(path: str, error: duckdb.Error, wait: float) -> WarehouseError:
                        "run; DuckDB allows one writing process at a time")
 
 
+def _apply(con: duckdb.DuckDBPyConnection, settings: dict[str, Any]) -> None:
+    """SET each option (as dbt-duckdb does). Not connect(config=...): DuckDB refuses a second
+    connection to a file with another config than the process's first one (a dbt run's, a
+    test's), and SET changes the one database instance they share."""
+    for name, value in settings.items():
+        if not _OPTION.fullmatch(name):
+            raise WarehouseError(f"{name!r} is not a DuckDB option name")
+        literal = str(value).lower() if isinstance(value, bool) else (
+            str(value) if isinstance(value, int | float) else _quote_literal(str(value)))
+        try:
+            con.execute(f"set {name} = {literal}")
+        except duckdb.Error as e:
+            raise WarehouseError(f"DuckDB setting {name} = {value!r} in the profile: {e}") from e
+
+
+_OPTION = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
 def _setting(value: Any) -> Any:
-    """A profile value as DuckDB's config takes it (YAML gives bools and numbers as such)."""
+    """A profile value as DuckDB takes it (YAML gives bools and numbers as such)."""
     return value if isinstance(value, str | bool | int | float) else str(value)
 
 
@@ -93,7 +111,11 @@ class DuckDBWarehouse(Warehouse):
         elif read_only:
             self._con = self._attach_read_only(open_wait)
         else:
-            self._con = _connect(self.path, open_wait, self.config)
+            self._con = _connect(self.path, open_wait)
+            self._apply(self.config)
+
+    def _apply(self, settings: dict[str, Any]) -> None:
+        _apply(self._con, settings)
 
     @classmethod
     def from_target(cls, target: Target, *, base_dir: Path | None, open_wait: float,
@@ -116,7 +138,8 @@ class DuckDBWarehouse(Warehouse):
         database, so a dry run can stage its work without writing a byte to the file. A file
         that does not exist yet is an empty warehouse: nothing is created.
         """
-        con = duckdb.connect(":memory:", config=self.config)
+        con = duckdb.connect(":memory:")
+        _apply(con, self.config)
         if self.path == ":memory:" or not Path(self.path).exists():
             return con
         self._catalog = Path(self.path).stem
@@ -134,6 +157,19 @@ class DuckDBWarehouse(Warehouse):
                 time.sleep(0.25)
         con.execute(f"use {_quote_ident(self._catalog)}")
         return con
+
+    @contextmanager
+    def cache_writes(self) -> Iterator[None]:
+        # Compressing request bodies (about 1.4 kB each, FSST) costs DuckDB more than
+        # everything else batchsql does per row: the cache is stored uncompressed (about twice
+        # the disk) and checkpointed at once, while the setting still holds.
+        self.execute("set force_compression = 'uncompressed'")
+        try:
+            yield
+            with contextlib.suppress(WarehouseError):  # e.g. inside dbt's open transaction:
+                self.execute("checkpoint")           # the next checkpoint compresses instead
+        finally:
+            self.execute("reset force_compression")
 
     def transient_table(self, table: exp.Table) -> exp.Table | None:
         # A temporary table belongs to this connection: only statements run on it (never the
