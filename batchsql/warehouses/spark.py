@@ -242,16 +242,16 @@ class SparkWarehouse(Warehouse):
         """The table's details when batchsql must execute this DELETE or UPDATE itself."""
         if not isinstance(tree, exp.Delete | exp.Update):
             return None
-        info = self._table_info(tree.this)
+        info = self._table_info(_bare(tree.this))
         provider = info.get("Provider", "").lower()
         if provider == "hive":
             raise WarehouseError(
-                f"{self.render(tree.this)} is a Hive SerDe table, which Spark can neither "
+                f"{self.render(_bare(tree.this))} is a Hive SerDe table, which Spark can neither "
                 "delete from nor update; batchsql creates its tables with Spark's default data "
                 "source (set spark.sql.legacy.createHiveTableByDefault to false)")
         if "# Partition Information" in info:
-            raise WarehouseError(f"{self.render(tree.this)} is partitioned; batchsql can only "
-                                 "rewrite unpartitioned file tables")
+            raise WarehouseError(f"{self.render(_bare(tree.this))} is partitioned; batchsql "
+                                 "can only rewrite unpartitioned file tables")
         return info if provider in _FILE_FORMATS else None
 
     def _rewrite(self, statement: exp.Delete | exp.Update, args: dict[str, Any] | None,
@@ -260,8 +260,8 @@ class SparkWarehouse(Warehouse):
 
         A DELETE that matches no row (collect's usual case) writes nothing.
         """
-        table = statement.this
-        name = self.render(table)
+        table = statement.this  # with its alias, which the condition may use
+        name = self.render(_bare(table))
         where = statement.args.get("where")
         hit = exp.Coalesce(this=where.this.copy() if where else exp.true(),
                            expressions=[exp.false()])
@@ -295,7 +295,7 @@ class SparkWarehouse(Warehouse):
         old = info["Location"]
         new = f"{_VERSION.sub('', old)}__batchsql_{uuid.uuid4().hex[:12]}"
         _guard(lambda: frame.write.format(info["Provider"].lower()).save(new))
-        alter = exp.Alter(this=table.copy(), kind="TABLE",
+        alter = exp.Alter(this=_bare(table), kind="TABLE",
                           actions=[exp.AlterSet(location=sql.param())])
         self._sql(*self._bind(alter, [new]))
         self._remove(old)
@@ -393,3 +393,10 @@ def _guard(call: Any, *args: Any) -> Any:
         return call(*args)
     except (PySparkException, Py4JError) as e:
         raise WarehouseError(str(e).strip()) from e
+
+
+def _bare(table: exp.Table) -> exp.Table:
+    """The table without its alias (DESCRIBE and ALTER take none)."""
+    bare = table.copy()
+    bare.set("alias", None)
+    return bare
