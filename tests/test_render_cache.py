@@ -31,7 +31,6 @@ def test_a_rerun_renders_nothing_and_a_changed_row_alone(project: Project) -> No
     assert bodies == [(2,)]
 
 
-@EVERYWHERE
 def test_a_prompt_edit_re_renders_every_row(project: Project) -> None:
     project.run()
     project.write_spec(SPEC.replace("You label tickets.", "You label support tickets."))
@@ -65,7 +64,6 @@ def test_removed_rows_leave_the_stage(project: Project) -> None:
     assert rendered(again) == 2 and again.submitted == 0
 
 
-@EVERYWHERE
 def test_duplicate_keys_are_refused_even_when_rows_are_cached(project: Project) -> None:
     project.run()
     project.write_tickets([*TICKETS, TICKETS[0]])
