@@ -314,10 +314,12 @@ class Runner:
         return writer.deferred
 
     def pending(self, *, exclude_run: bool = False) -> exp.Select:
+        """The pending-rows query over this run's stage (see ``sql.pending_rows``)."""
         return sql.pending_rows(self.stage, self.output, self.state.requests, self.state.batches,
                                 self.key, self.spec.max_attempts, exclude_run=exclude_run)
 
     def count_pending(self, pending: exp.Select, params: list[Any]) -> int:
+        """How many rows a pending-rows query selects."""
         with self.phases("select"):
             return int(self.wh.fetch(sql.count_rows(pending), params)[0][0])
 

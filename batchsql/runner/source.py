@@ -134,6 +134,7 @@ class Renderer:
         })
 
     def close(self) -> None:
+        """Release the SQL renderers' private DuckDB connections."""
         for fast in self._sql.values():
             if fast is not None:
                 fast.close()
