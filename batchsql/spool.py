@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from batchsql import plan
+from batchsql import plan, tokens
 
 #: Called with (batch_uuid, file path or None in a dry run, request map, file bytes,
 #: estimated input tokens).
@@ -363,6 +363,4 @@ def _write_strings(handle: object, lines: pa.Array) -> int:
 
 def count_request_tokens(url: str) -> Callable[[str], int]:
     """Exact input tokens of a request given as its canonical JSON body."""
-    from batchsql import tokens
-
     return lambda body: tokens.count_input_tokens(url, json.loads(body))

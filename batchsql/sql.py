@@ -291,12 +291,13 @@ def given_up(stage: exp.Table, output: exp.Table, key: Sequence[str],
     return _without(query, _done(output, key), "d", [*key, "_fingerprint"])
 
 
-def duplicate_keys(stage: exp.Table, key: Sequence[str], limit: int = 5) -> exp.Select:
-    """Keys that occur more than once (or are NULL) in the stage: a source must be keyed."""
+def duplicate_keys(table: exp.Table, key: Sequence[str], limit: int = 5) -> exp.Select:
+    """Keys that occur more than once (or are NULL) in a table of the source's keys (the
+    run's input hashes): a source must be keyed."""
     null_key = exp.or_(*(col(k).is_(exp.null()) for k in key))
     return (
         exp.select(*(col(k) for k in key), exp.Count(this=exp.Star()).as_(alias("n")))
-        .from_(stage.copy())
+        .from_(table.copy())
         .group_by(*(col(k) for k in key))
         .having(exp.or_(exp.Count(this=exp.Star()) > exp.Literal.number(1),
                         exp.Max(this=exp.Cast(this=null_key, to=dtype("int"))).eq(1)))

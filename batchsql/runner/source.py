@@ -124,12 +124,13 @@ class Renderer:
                 fingerprints = pc.replace_with_mask(fingerprints, mask, pa.array(fp, pa.string()))
                 bodies = pc.replace_with_mask(bodies, mask, pa.array(body, pa.string()))
                 errors = pc.replace_with_mask(errors, mask, pa.array(error, pa.string()))
+        body = _strings(bodies)
         return pa.table({
             **{k: batch.column(k) for k in self.key},
             "_input": batch.column("_input"),
             "_fingerprint": _strings(fingerprints),
-            "_body": _strings(bodies),
-            "_est_tokens": self.count(_strings(bodies), requests),
+            "_body": body,
+            "_est_tokens": self.count(body, requests),
             "_error": _strings(errors),
         })
 
