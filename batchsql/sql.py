@@ -203,11 +203,12 @@ def _ranked(pending: exp.Select, key: Sequence[str]) -> exp.Select:
 
 def requests_to_send(pending: exp.Select, stage: exp.Table, key: Sequence[str], *,
                      dedup: bool, ordered: bool) -> exp.Select:
-    """The pending rows that carry a request, with their bodies.
+    """The pending rows that carry a request, with the stage's columns.
 
     With ``dedup`` one row per fingerprint (its first key; ``shared_rows`` are the others).
-    The ranking reads keys and fingerprints only; bodies join in afterwards. ``ordered`` sorts
-    by key, for a budget that must stop at the same row every time.
+    ``ordered`` sorts by key, for a budget that must stop at the same row every time; otherwise
+    the rows come in the order their bodies were written (``_seq``), which reads them back in
+    one pass.
     """
     if dedup:
         ranked = _ranked(pending, key).subquery(alias("r"))
@@ -218,7 +219,9 @@ def requests_to_send(pending: exp.Select, stage: exp.Table, key: Sequence[str], 
         table = "s"
     else:
         query, table = exp.select("*").from_(pending.subquery(alias("p"))), None
-    return query.order_by(*(col(k, table) for k in key)) if ordered else query
+    if ordered:
+        return query.order_by(*(col(k, table) for k in key))
+    return query.order_by(col("_seq", table))
 
 
 def shared_rows(pending: exp.Select, key: Sequence[str]) -> exp.Select:
@@ -510,8 +513,9 @@ def count_rows(source: exp.Table | exp.Query) -> exp.Select:
 
 
 def sample_requests(query: exp.Query, key: Sequence[str], limit: int) -> exp.Select:
-    """Key and request body of the first ``limit`` rows of a pending query that rendered."""
-    return (exp.select(*(col(k) for k in key), col("_body"))
+    """Key and body's place (see ``batchsql.bodies``) of the first ``limit`` pending rows
+    that rendered."""
+    return (exp.select(*(col(k) for k in key), col("_error"), col("_spool"), col("_seq"))
             .from_(query.subquery(alias("p"))).where(col("_error").is_(exp.null()))
             .limit(limit))
 

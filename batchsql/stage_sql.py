@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from sqlglot import exp
 
-from batchsql.sql import alias, col, eq_keys
+from batchsql.sql import alias, col, eq_keys, param
 
 
 def input_hash(variables: Sequence[str], signature: str, dialect: str | None,
@@ -81,3 +81,22 @@ def unrendered_rows(source: exp.Query, stage: exp.Table, key: Sequence[str],
                        input_hash(variables, signature, dialect, "s").as_(alias("_input")))
             .from_(source.subquery(alias("s")))
             .where(_unrendered(stage, key, "s")))
+
+
+def unspooled(pending: exp.Select, key: Sequence[str]) -> exp.Select:
+    """Keys of pending rows whose body is not in this run's body file (see ``batchsql.bodies``).
+
+    Parameters: the pending query's, then this run's id. Rows that did not render have no
+    body to send and are left out.
+    """
+    elsewhere = exp.or_(col("_spool").is_(exp.null()),
+                        exp.NEQ(this=col("_spool"), expression=param()))
+    return (exp.select(*(col(k) for k in key)).from_(pending.subquery(alias("p")))
+            .where(col("_error").is_(exp.null())).where(elsewhere))
+
+
+def delete_unspooled(stage: exp.Table, pending: exp.Select, key: Sequence[str]) -> exp.Delete:
+    """Delete the ``unspooled`` rows from the stage, to render them again (same parameters)."""
+    keys = unspooled(pending, key).subquery(alias("u"))
+    same = exp.select(exp.Literal.number(1)).from_(keys).where(eq_keys(key, "u", "t"))
+    return exp.delete(stage.copy().as_(alias("t")), where=exp.Exists(this=same))

@@ -194,6 +194,8 @@ def statements(dialect: str) -> dict[str, exp.Expression]:
     out["count_unrendered"] = stage_sql.count_unrendered(inputs, stage, KEY)
     out["unrendered_rows"] = stage_sql.unrendered_rows(source, stage, KEY, variables, "sig",
                                                        dialect)
+    out["count_unspooled"] = sql.count_rows(stage_sql.unspooled(pending, KEY))
+    out["delete_unspooled"] = stage_sql.delete_unspooled(stage, pending, KEY)
 
     # -- selecting --------------------------------------------------------------------------
     out["pending_rows"] = pending
@@ -205,6 +207,8 @@ def statements(dialect: str) -> dict[str, exp.Expression]:
                                                    ordered=True)
     out["requests_to_send_without_dedup"] = sql.requests_to_send(pending, stage, KEY,
                                                                  dedup=False, ordered=False)
+    out["requests_to_send_in_file_order"] = sql.requests_to_send(pending, stage, KEY,
+                                                                 dedup=True, ordered=False)
     out["shared_rows"] = sql.shared_rows(pending, KEY)
     out["count_pending"] = sql.count_rows(pending)
     out["count_stage"] = sql.count_rows(stage)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from batchsql.emulator import Faults
 from batchsql.errors import SpecError
 
 from .conftest import EVERYWHERE, SPEC, TICKETS, Project
@@ -29,6 +30,26 @@ def test_a_rerun_renders_nothing_and_a_changed_row_alone(project: Project) -> No
     bodies = project.query("select count(distinct _fingerprint) from analytics.labels "
                            "where ticket_id = 3")
     assert bodies == [(2,)]
+
+
+@EVERYWHERE
+def test_rows_to_retry_are_rendered_again_and_send_the_same_request(project: Project) -> None:
+    """Bodies live in one run's file: a failed row is rendered again by the run that retries
+    it (alone), and sends the request it sent before."""
+    project.emulator.set_faults(Faults(fail_match="Refund"))
+    first = project.run()
+    failed = first.outcomes.get("failed", 0)
+    assert rendered(first) == N and 0 < failed < N
+    project.emulator.set_faults(Faults())
+    again = project.run()
+    assert rendered(again) == failed
+    assert (again.selected, again.submitted, again.outcomes) == (failed, failed,
+                                                                  {"succeeded": failed})
+    requests = project.query("select ticket_id, count(distinct _fingerprint), count(*) "
+                             "from analytics.labels group by ticket_id")
+    assert len(requests) == N and all(fps == 1 for _, fps, _ in requests)
+    assert sum(n for _, _, n in requests) == N + failed
+    assert not list((project.dir / ".batchsql").rglob("batchsql-bodies-*"))
 
 
 def test_a_prompt_edit_re_renders_every_row(project: Project) -> None:

@@ -16,7 +16,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from sqlglot import exp
 
-from batchsql import outputs, plan, sql
+from batchsql import outputs, plan, sql, stage_sql
+from batchsql.bodies import BodyFile
 from batchsql.errors import BatchsqlError, SpecError
 from batchsql.estimate import OutputEstimate, output_estimate
 from batchsql.lock import SpecLock
@@ -139,6 +140,9 @@ class Runner:
         self._lock: SpecLock | None = None
         self._last_beat = 0.0
         self.phases = Phases()
+        #: This run's id, and the file of the request bodies it rendered (see bodies.py).
+        self.run_id = ""
+        self.bodies: BodyFile | None = None
 
     # -- the whole run -------------------------------------------------------------------
 
@@ -147,7 +151,8 @@ class Runner:
         summary = RunSummary(run_id=uuid.uuid4().hex[:16], spec=self.spec.name,
                              max_cost_usd=self.max_cost, phases=self.phases)
         self.check_budget()
-        with self._locked(summary.run_id):
+        self.run_id = summary.run_id
+        with self._locked(summary.run_id), BodyFile(self.spool) as self.bodies:
             with self.phases("select"):
                 self.prepare()
             self.state.start_run({
@@ -224,12 +229,20 @@ class Runner:
 
     # -- selecting and submitting -----------------------------------------------------------
 
-    def render_stage(self) -> None:
-        """Bring the stage (each source row's rendered request) up to date with the source."""
-        assert self._source is not None
+    def render_stage(self, *, exclude_run: bool = False) -> None:
+        """Bring the stage (each source row's rendered request) up to date with the source.
+
+        Pending rows that an earlier run rendered are rendered again: their bodies are in
+        this run's body file then (see ``batchsql.bodies``). ``exclude_run``: the pending rows
+        of a later submit pass (see ``submit_pass``).
+        """
+        assert self._source is not None and self.bodies is not None
+        pending = self.pending(exclude_run=exclude_run)
+        params = [self.run_id, self.run_id] if exclude_run else [self.run_id]
         render_stage(self.wh, self.spec, self.prompt, self.renderer, self._source, self.stage,
-                     self.inputs, self._described, self._key_types, self.phases,
-                     temporary=self.temporary)
+                     self.inputs, self._described, self._key_types, self.phases, self.bodies,
+                     self.run_id, temporary=self.temporary,
+                     redo=(stage_sql.delete_unspooled(self.stage, pending, self.key), params))
 
     def check_budget(self) -> None:
         """A budget needs a price: refuse to start rather than spend blind."""
@@ -275,6 +288,12 @@ class Runner:
         """
         query = self.pending(exclude_run=not first)
         params = [] if first else [summary.run_id]
+        if not first:  # rows failed meanwhile may have been rendered by an earlier run
+            with self.phases("select"):
+                unspooled = self.wh.fetch(sql.count_rows(stage_sql.unspooled(query, self.key)),
+                                          [*params, self.run_id])[0][0]
+            if unspooled:
+                self.render_stage(exclude_run=True)
         rows = self.count_pending(query, params) if pending is None else pending
         if first:  # rows reused just before were pending too
             summary.selected = rows + summary.reused
@@ -282,7 +301,8 @@ class Runner:
         if not rows:
             summary.deferred = 0
             return 0
-        phases = self.phases
+        phases, bodies = self.phases, self.bodies
+        assert bodies is not None
         with phases("select"):
             shared = self.shared_rows(query, params)
         writer = self.writer(summary, on_chunk=lambda *chunk: self.submit_chunk(summary, *chunk),
@@ -295,7 +315,7 @@ class Runner:
                                                              batch_size=ROWS_PER_SLICE)):
             phases.count("select", batch.num_rows)
             with phases("encode"):
-                writer.add(batch)
+                writer.add(bodies.attach(batch, self.run_id))
             phases.count("encode", batch.num_rows)
         with phases("encode"):
             writer.finish()

@@ -7,13 +7,16 @@ and the chunking and budget are the run's own code with files and the provider l
 from __future__ import annotations
 
 import json
+import tempfile
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 from sqlglot import exp
 
 from batchsql import outputs, sql, tokens
+from batchsql.bodies import BodyFile
 from batchsql.estimate import OutputEstimate
 from batchsql.pricing import Price
 from batchsql.runner.source import ROWS_PER_SLICE, Renderer, check_source, render_stage
@@ -105,12 +108,15 @@ def make_plan(r: Runner, *, show: int = 0) -> Plan:
     # A plan's figures are exact: it counts every row's tokens (a run samples them).
     renderer = Renderer(r.spec, r.prompt, r.url, exact=True)
     wh.execute(sql.drop_table(r.stage))  # a stale one from an interrupted plan
-    render_stage(wh, r.spec, r.prompt, renderer, source, r.stage, inputs, described, key_types,
-                 r.phases)
-    try:
-        _count(r, result, show)
-    finally:
-        wh.execute(sql.drop_table(r.stage))
+    r.run_id = "plan"
+    # The bodies go to a temporary file outside the project: a plan writes nothing there.
+    with BodyFile(Path(tempfile.gettempdir())) as r.bodies:
+        render_stage(wh, r.spec, r.prompt, renderer, source, r.stage, inputs, described,
+                     key_types, r.phases, r.bodies, r.run_id)
+        try:
+            _count(r, result, show)
+        finally:
+            wh.execute(sql.drop_table(r.stage))
     return result
 
 
@@ -150,11 +156,14 @@ def _count(r: Runner, result: Plan, show: int) -> None:
         result.fits, result.over_budget = within.requests, within.over_budget
         result.budget_cost_usd = within.est_cost
     if show > 0:
-        rows = wh.fetch(sql.sample_requests(
+        assert r.bodies is not None
+        query = sql.sample_requests(
             sql.requests_to_send(to_send, r.stage, r.key, dedup=r.spec.dedup, ordered=True),
-            r.key, show))
-        result.samples = [Sample(dict(zip(r.key, row[:-1], strict=True)), json.loads(row[-1]))
-                          for row in rows]
+            r.key, show)
+        for batch in wh.stream(query):
+            rows = r.bodies.attach(batch, r.run_id).to_pylist()
+            result.samples += [Sample({k: row[k] for k in r.key}, json.loads(row["_body"]))
+                               for row in rows]
 
 
 def _dry_pass(r: Runner, pending: exp.Select, on_chunk: Any, on_not_sent: Any) -> ChunkWriter:
@@ -165,8 +174,9 @@ def _dry_pass(r: Runner, pending: exp.Select, on_chunk: Any, on_not_sent: Any) -
                       on_not_sent=on_not_sent, dry=True, shared=r.shared_rows(pending, []))
     query = sql.requests_to_send(pending, r.stage, r.key, dedup=r.spec.dedup,
                                  ordered=r.max_cost is not None)
+    assert r.bodies is not None
     for batch in r.wh.stream(query, batch_size=ROWS_PER_SLICE):
-        writer.add(batch)
+        writer.add(r.bodies.attach(batch, r.run_id))
     writer.finish()
     return writer
 

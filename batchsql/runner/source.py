@@ -14,6 +14,7 @@ from sqlglot import exp
 from sqlglot.errors import ErrorLevel, SqlglotError, UnsupportedError
 
 from batchsql import plan, sql, stage_sql, tokens
+from batchsql.bodies import BodyFile
 from batchsql.errors import BatchsqlError, SpecError
 from batchsql.prompts import Prompt
 from batchsql.render_sql import SqlRenderer, compile_renderer
@@ -24,10 +25,11 @@ from batchsql.warehouses.base import Warehouse
 #: Rows read, rendered and written per Arrow slice: bounds memory whatever the table size.
 ROWS_PER_SLICE = 10_000
 
-#: Columns the stage adds to the key: the hash of the row's template inputs, its request, and
-#: whether it rendered.
-STAGE_META = (("_input", "varchar"), ("_fingerprint", "varchar"), ("_body", "varchar"),
-              ("_est_tokens", "bigint"), ("_error", "varchar"))
+#: Columns the stage adds to the key: the hash of the row's template inputs, its request's
+#: fingerprint and input tokens, why it did not render, and where the run that rendered it
+#: keeps its body (run id, row number: see ``batchsql.bodies``).
+STAGE_META = (("_input", "varchar"), ("_fingerprint", "varchar"), ("_est_tokens", "bigint"),
+              ("_error", "varchar"), ("_spool", "varchar"), ("_seq", "bigint"))
 
 #: Bump when a batchsql change alters what a row renders to: every cached render is redone.
 RENDER_VERSION = 1
@@ -215,11 +217,15 @@ def render_signature(spec: Spec, prompt: Prompt, url: str, types: dict[str, str]
 def render_stage(wh: Warehouse, spec: Spec, prompt: Prompt, renderer: Renderer,
                  source: exp.Query, stage: exp.Table, inputs: exp.Table,
                  described: list[tuple[str, str]], key_types: list[tuple[str, exp.DataType]],
-                 phases: Phases, *, temporary: bool = False) -> None:
+                 phases: Phases, bodies: BodyFile, spool: str, *,
+                 temporary: bool = False,
+                 redo: tuple[exp.Delete, list[Any]] | None = None) -> None:
     """Bring the stage up to date with the source; refuse duplicate or NULL keys.
 
     Rows whose template inputs are unchanged keep their rendered request (see ``stage_sql``);
-    only new and changed rows are rendered.
+    only new and changed rows are rendered, their bodies going to ``bodies`` (``spool`` names
+    it in the stage). ``redo`` (a statement and its parameters) deletes more stage rows first,
+    to render them again.
     """
     key = list(spec.source.key)
     variables = sorted(prompt.variables())
@@ -239,20 +245,28 @@ def render_stage(wh: Warehouse, spec: Spec, prompt: Prompt, renderer: Renderer,
             hint="pick columns that are unique and never NULL")
     with phases("render"):
         wh.execute(stage_sql.delete_stale(stage, inputs, key))
+        if redo is not None:
+            wh.execute(*redo)
     with phases("select"):
         missing = int(wh.fetch(stage_sql.count_unrendered(inputs, stage, key))[0][0])
     if missing:
         query = stage_sql.unrendered_rows(source, stage, key, variables, signature, dialect)
         try:
-            with wh.cache_writes():
-                for batch in phases.iterate("select", wh.stream(query,
-                                                                batch_size=ROWS_PER_SLICE)):
-                    with phases("render"):
-                        wh.insert_arrow(stage, renderer.render(batch))
-                    phases.count("render", batch.num_rows)
+            for batch in phases.iterate("select", wh.stream(query, batch_size=ROWS_PER_SLICE)):
+                with phases("render"):
+                    wh.insert_arrow(stage, _spooled(renderer.render(batch), bodies, spool))
+                phases.count("render", batch.num_rows)
         finally:
             renderer.close()
     wh.execute(sql.drop_table(inputs))
+
+
+def _spooled(rendered: pa.Table, bodies: BodyFile, spool: str) -> pa.Table:
+    """Rendered rows as stage rows: each body goes to the body file, its row number stays."""
+    seqs = bodies.append(rendered.column("_body"))
+    names = [n for n in rendered.column_names if n != "_body"]
+    return rendered.select(names).append_column(
+        "_spool", pa.array([spool] * rendered.num_rows, pa.string())).append_column("_seq", seqs)
 
 
 def _ensure_stage(wh: Warehouse, stage: exp.Table,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -84,13 +84,6 @@ class Warehouse(ABC):
     @abstractmethod
     def transaction(self) -> AbstractContextManager[None]:
         """Context in which statements commit together or not at all."""
-
-    @contextmanager
-    def cache_writes(self) -> Iterator[None]:
-        """Context for writing the render cache: rows written in bulk, read back once or twice
-        and rewritten whenever the prompt changes, so the warehouse may favour speed over
-        size."""
-        yield
 
     def transient_table(self, table: exp.Table) -> exp.Table | None:
         """A session-private temporary table for one that lives for one step of a run (a

@@ -158,19 +158,6 @@ class DuckDBWarehouse(Warehouse):
         con.execute(f"use {_quote_ident(self._catalog)}")
         return con
 
-    @contextmanager
-    def cache_writes(self) -> Iterator[None]:
-        # Compressing request bodies (about 1.4 kB each, FSST) costs DuckDB more than
-        # everything else batchsql does per row: the cache is stored uncompressed (about twice
-        # the disk) and checkpointed at once, while the setting still holds.
-        self.execute("set force_compression = 'uncompressed'")
-        try:
-            yield
-            with contextlib.suppress(WarehouseError):  # e.g. inside dbt's open transaction:
-                self.execute("checkpoint")           # the next checkpoint compresses instead
-        finally:
-            self.execute("reset force_compression")
-
     def transient_table(self, table: exp.Table) -> exp.Table | None:
         # A temporary table belongs to this connection: only statements run on it (never the
         # cursors `stream` opens) may read it.

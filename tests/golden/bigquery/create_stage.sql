@@ -7,7 +7,8 @@ CREATE TABLE IF NOT EXISTS `analytics`.`_batchsql_ticket_labels_stage` (
   `Order ID` INT64,
   `_input` STRING,
   `_fingerprint` STRING,
-  `_body` STRING,
   `_est_tokens` INT64,
-  `_error` STRING
+  `_error` STRING,
+  `_spool` STRING,
+  `_seq` INT64
 );

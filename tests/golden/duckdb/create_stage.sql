@@ -5,7 +5,8 @@ CREATE TABLE IF NOT EXISTS "analytics"."_batchsql_ticket_labels_stage" (
   "Order ID" BIGINT,
   "_input" TEXT,
   "_fingerprint" TEXT,
-  "_body" TEXT,
   "_est_tokens" BIGINT,
-  "_error" TEXT
+  "_error" TEXT,
+  "_spool" TEXT,
+  "_seq" BIGINT
 );

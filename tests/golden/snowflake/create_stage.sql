@@ -7,7 +7,8 @@ CREATE TABLE IF NOT EXISTS "analytics"."_batchsql_ticket_labels_stage" (
   "Order ID" BIGINT,
   "_input" VARCHAR,
   "_fingerprint" VARCHAR,
-  "_body" VARCHAR,
   "_est_tokens" BIGINT,
-  "_error" VARCHAR
+  "_error" VARCHAR,
+  "_spool" VARCHAR,
+  "_seq" BIGINT
 );

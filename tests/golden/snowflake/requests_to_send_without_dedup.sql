@@ -62,4 +62,6 @@ FROM (
       COALESCE("f"."_failures", 0) < 3 AND "d"."Region" IS NULL
     )
     AND "i"."Region" IS NULL
-) AS "p";
+) AS "p"
+ORDER BY
+  "_seq";

@@ -7,7 +7,8 @@ CREATE TABLE IF NOT EXISTS `analytics`.`_batchsql_ticket_labels_stage` (
   `Order ID` BIGINT,
   `_input` STRING,
   `_fingerprint` STRING,
-  `_body` STRING,
   `_est_tokens` BIGINT,
-  `_error` STRING
+  `_error` STRING,
+  `_spool` STRING,
+  `_seq` BIGINT
 );

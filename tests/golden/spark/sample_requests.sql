@@ -5,7 +5,9 @@
 SELECT
   `Region`,
   `Order ID`,
-  `_body`
+  `_error`,
+  `_spool`,
+  `_seq`
 FROM (
   SELECT
     `s`.*,
