@@ -15,11 +15,12 @@ from collections.abc import Sequence
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from sqlglot import exp
 
 from batchsql import dialects, sql
 from batchsql.pricing import Price
-from batchsql.reconcile import ANSWER_COLUMN, EMBEDDING_COLUMN, Outcome
+from batchsql.reconcile import ANSWER_COLUMN, EMBEDDING_COLUMN, SUCCEEDED, Outcome
 from batchsql.spec import Column, Spec, answer_kind
 
 #: Bookkeeping columns of every output table, in order.
@@ -130,9 +131,30 @@ def outcome_table(spec: Spec, outcomes: Sequence[Outcome], price: Price | None) 
         "_input_tokens": pa.array([o.input_tokens for o in outcomes], pa.int64()),
         "_output_tokens": pa.array([o.output_tokens for o in outcomes], pa.int64()),
         "_cost_usd": pa.array(costs, pa.float64()),
-        "_raw": pa.array([o.raw for o in outcomes], pa.string()),
+        "_raw": pa.array([o.raw if raw_kept(spec, o.status) else None for o in outcomes],
+                         pa.string()),
     })
     return pa.table(columns)
+
+
+def raw_kept(spec: Spec, status: str) -> bool:
+    """Whether an outcome of this status keeps its raw result line (``output.keep_raw``)."""
+    keep = spec.output.keep_raw
+    return keep == "all" or (keep == "failures" and status != SUCCEEDED)
+
+
+def kept_raw(spec: Spec, status: pa.Array | pa.ChunkedArray,
+             raw: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """``raw`` with NULL where ``output.keep_raw`` drops the line (see ``raw_kept``)."""
+    keep = spec.output.keep_raw
+    if keep == "all":
+        return raw
+    if keep == "none":
+        return pa.nulls(len(raw), raw.type)
+    succeeded = pc.equal(status, SUCCEEDED)
+    if pc.all(succeeded).as_py():  # the usual slice: nothing to copy
+        return pa.nulls(len(raw), raw.type)
+    return pc.if_else(succeeded, pa.scalar(None, raw.type), raw)
 
 
 def _vectors(vectors: Sequence[Any]) -> pa.Array:

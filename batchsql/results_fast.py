@@ -675,7 +675,9 @@ class _Reader:
         columns["_output_tokens"] = fast.column("_output_tokens").cast(pa.int64())
         columns["_cost_usd"] = self._cost(columns["_input_tokens"], columns["_output_tokens"])
         fast_idx = fast.column("i")
-        columns["_raw"] = (text.take(fast_idx) if raw is None else pa.nulls(m, pa.large_string())
+        # Fast lines all succeeded: their own text is kept only with keep_raw: all.
+        keep = raw is None and self.spec.output.keep_raw == "all"
+        columns["_raw"] = (text.take(fast_idx) if keep else pa.nulls(m, pa.large_string())
                            ).cast(pa.string())
         table = pa.table(columns, schema=self.schema)
         if slow:
@@ -684,7 +686,8 @@ class _Reader:
                 [fast_idx.combine_chunks().cast(pa.int64()), pa.array(slow_idx, pa.int64())]))
             table = pa.concat_tables([table, python]).take(order)
         if raw is not None:
-            table = table.set_column(table.num_columns - 1, "_raw", raw.cast(pa.string()))
+            kept = outputs.kept_raw(self.spec, table.column("_status"), raw.cast(pa.string()))
+            table = table.set_column(table.num_columns - 1, "_raw", kept)
         return table.combine_chunks()
 
     def _cost(self, input_tokens: pa.ChunkedArray, output_tokens: pa.ChunkedArray) -> pa.Array:

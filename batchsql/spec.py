@@ -141,6 +141,9 @@ class Output(_Strict):
     table: str
     columns: dict[str, Column] | None = None
     format: Literal["text", "json"] | None = None
+    #: Which outcomes keep their raw result line in `_raw`: a succeeded answer is already in
+    #: its columns, and keeping every line doubles what the output table stores.
+    keep_raw: Literal["failures", "all", "none"] = "failures"
 
     _columns = field_validator("columns", mode="before")(shorthand_map)
 

@@ -110,15 +110,19 @@ def fast_table(paths: Sequence[Path], spec: Spec, price: Price | None,
 
 def assert_same(paths: Sequence[Path], spec: Spec, price: Price | None = PRICE,
                 slices: Sequence[int] = (7, 100_000)) -> results_fast.Stats:
-    """Both paths give equal tables (at each slice size); the fast path's stats."""
-    expected = python_table(paths, spec, price)
+    """Both paths give equal tables (at each slice size, whatever ``output.keep_raw`` keeps);
+    the fast path's stats."""
     stats = results_fast.Stats()
-    for rows in slices:
-        got, stats = fast_table(paths, spec, price, rows)
-        assert got.schema == expected.schema
-        if not got.equals(expected):
-            _explain(expected, got)
-        assert stats.lines == expected.num_rows
+    for keep in ("all", "failures", "none"):
+        kept = spec.model_copy(update={"output": spec.output.model_copy(
+            update={"keep_raw": keep})})
+        expected = python_table(paths, kept, price)
+        for rows in slices:
+            got, stats = fast_table(paths, kept, price, rows)
+            assert got.schema == expected.schema
+            if not got.equals(expected):
+                _explain(expected, got)
+            assert stats.lines == expected.num_rows
     return stats
 
 
@@ -128,7 +132,7 @@ def _explain(expected: pa.Table, got: pa.Table) -> None:
         a, b = expected.column(name).to_pylist(), got.column(name).to_pylist()
         for k, (x, y) in enumerate(zip(a, b, strict=True)):
             if x != y and not (x != x and y != y):  # NaN == NaN here
-                raw = expected.column("_raw")[k].as_py()
+                raw = expected.column("_raw")[k].as_py() or ""
                 pytest.fail(f"row {k}, column {name}: python {x!r}, fast {y!r}\n{raw[:400]}")
     pytest.fail("tables differ (in a way to_pylist does not show)")
 

@@ -212,7 +212,20 @@ def test_status_and_runs_table(project: Project) -> None:
     assert runs == [("ok", N, N, N)]
 
 
-def test_the_raw_result_line_is_kept(project: Project) -> None:
+def test_raw_result_lines_are_kept_for_failures_unless_told(project: Project) -> None:
+    project.emulator.set_faults(Faults(fail_match="Refund"))
+    project.run()
+    rows = project.query("select _status, _raw from analytics.labels order by ticket_id")
+    assert {status for status, _ in rows} == {"succeeded", "failed"}
+    for status, raw in rows:  # the default, keep_raw: failures
+        assert (raw is None) == (status == "succeeded")
+    assert json.loads(next(raw for status, raw in rows if raw))["custom_id"]
+
+    project.write_spec(project.spec.read_text().replace(
+        "table: analytics.labels", "table: analytics.labels\n  keep_raw: all"))
+    with project.connect() as wh:
+        wh.execute("delete from analytics.labels")
+    project.emulator.set_faults(Faults())
     project.run()
     raw = project.query("select _raw from analytics.labels where ticket_id = 1")[0][0]
     line = json.loads(raw)

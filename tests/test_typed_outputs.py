@@ -686,7 +686,11 @@ def test_an_answer_holding_a_nul_character_is_collected(project: Project, spec: 
     the original). Refused, it would stop its whole batch from ever being collected."""
     answer = {"summary": "a\0b", "tags": ["c\0d"], "customer": {"name": "e\0f"}}
     text = NUL_SPEC if spec == "columns" else JSON_SPEC
-    project.write_spec(text)
+    # keep_raw: all, for the raw line of a succeeded answer.
+    project.write_spec(text.replace("table: analytics.labels",
+                                    "keep_raw: all, table: analytics.labels"
+                                    if spec == "json" else
+                                    "table: analytics.labels\n  keep_raw: all"))
     project.emulator.set_faults(Faults(wrong_answer_match="crashes with an error",
                                        wrong_answer=json.dumps(answer)))
     assert project.run().outcomes == {"succeeded": N}
