@@ -52,7 +52,7 @@ RSS_LIMIT_MB = 1024.0
 RSS_GROWTH_MAX = 1.25
 RERUN_NOTHING_LIMIT = 2.0
 RERUN_NEW_SHARE_MAX = 0.10
-EMULATOR_CPU_LIMIT = 30.0  # "well under a minute"
+EMULATOR_WALL_LIMIT = 30.0  # "well under a minute": seconds the emulator takes for 1M lines
 
 #: Emulator seconds a batch takes. Long, so that no batch falls due (and is worked on by the
 #: emulator) while batchsql uploads or collects; each status poll first advances the emulator's
@@ -117,10 +117,13 @@ def child_batchsql(project: Path, base_url: str) -> int:
     imported = time.perf_counter()
     import_rss = reference.peak_rss_mb()
     retrieve = OpenAIProvider.retrieve
+    catching_up = [0.0]
 
     def retrieve_when_due(self: OpenAIProvider, batch_id: str) -> Any:
         # batchsql polls only through retrieve, inside its provider phase.
+        started = time.perf_counter()
         reference.emulator_catch_up(base_url, BATCH_SECONDS)
+        catching_up[0] += time.perf_counter() - started
         return retrieve(self, batch_id)
 
     OpenAIProvider.retrieve = retrieve_when_due  # type: ignore[method-assign]
@@ -142,6 +145,8 @@ def child_batchsql(project: Path, base_url: str) -> int:
         "in_flight": summary.in_flight,
         "seconds": summary.phases.seconds, "rows": summary.phases.rows,
         "peak_rss_mb": reference.peak_rss_mb(),
+        # Wall time of the emulator doing its batches' work, while batchsql waited.
+        "emulator_wall_seconds": catching_up[0],
     }))
     return 0
 
@@ -165,10 +170,28 @@ class Emulator:
             raise BenchError(f"the emulator did not start; see {log}")
 
     def cpu_seconds(self) -> float:
-        """utime + stime of the emulator process (all its threads) so far."""
-        stat = Path(f"/proc/{self.proc.pid}/stat").read_text()
-        fields = stat.rsplit(")", 1)[1].split()  # after the command name, which may hold spaces
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        """CPU seconds of the emulator so far: its threads, and any worker processes (live
+        ones and those it has waited for)."""
+        ticks = 0
+        for pid, fields in _processes().items():
+            if pid == self.proc.pid:
+                ticks += sum(int(f) for f in fields[11:15])  # utime stime cutime cstime
+            elif self._descends(pid, fields):
+                ticks += int(fields[11]) + int(fields[12])
+        return ticks / os.sysconf("SC_CLK_TCK")
+
+    def _descends(self, pid: int, fields: list[str]) -> bool:
+        seen = {pid}
+        parent = int(fields[1])
+        while parent > 1 and parent not in seen:
+            if parent == self.proc.pid:
+                return True
+            seen.add(parent)
+            try:
+                parent = int(_stat(parent)[1])
+            except (OSError, IndexError, ValueError):
+                return False
+        return False
 
     def peak_rss_mb(self) -> float:
         """The emulator's peak resident set so far (VmHWM), in MiB."""
@@ -189,6 +212,20 @@ class Emulator:
         if self.proc.stdout is not None:
             self.proc.stdout.close()
         self.log.close()
+
+
+def _stat(pid: int) -> list[str]:
+    """The fields of /proc/<pid>/stat after the command name (which may hold spaces)."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+def _processes() -> dict[int, list[str]]:
+    out = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, IndexError):
+                out[int(entry.name)] = _stat(int(entry.name))
+    return out
 
 
 # --------------------------------------------------------------------------- project setup
@@ -308,6 +345,7 @@ def scenario_record(child: Child, emulator_cpu: float) -> dict[str, Any]:
         "import_rss_mb": d["import_rss_mb"],
         "child_wall_seconds": child.wall_seconds, "child_cpu_seconds": child.cpu_seconds,
         "peak_rss_mb": d["peak_rss_mb"], "emulator_cpu_seconds": emulator_cpu,
+        "emulator_wall_seconds": d["emulator_wall_seconds"],
         "batchsql_module": d["batchsql"],
     }
 
@@ -492,9 +530,10 @@ def targets(results: dict[int, dict[str, Any]]) -> list[dict[str, Any]]:
                 f"{share * 100:.1f}% of the full run (limit {RERUN_NEW_SHARE_MAX * 100:g}%)")
 
     def emulator() -> tuple[bool, float, str]:
-        cpu = full(M)["emulator_cpu_seconds"]
-        return (cpu <= EMULATOR_CPU_LIMIT, cpu,
-                f"{cpu:.1f} CPU s for the full run's 1M lines (limit {EMULATOR_CPU_LIMIT:g} s)")
+        wall, cpu = full(M)["emulator_wall_seconds"], full(M)["emulator_cpu_seconds"]
+        return (wall <= EMULATOR_WALL_LIMIT, wall,
+                f"{wall:.1f} s for the full run's 1M lines, {cpu:.1f} CPU s in all its "
+                f"processes (limit {EMULATOR_WALL_LIMIT:g} s)")
 
     add("1M rows end to end: batchsql own time <= 15 s", [M], own_1m)
     add(">= 10x faster than the reference at 100k rows", [K100], speedup)
@@ -553,6 +592,7 @@ def render_size(r: dict[str, Any]) -> str:
     row("child wall (all)", "child_wall_seconds")
     row("child CPU", "child_cpu_seconds")
     row("peak RSS MB", "peak_rss_mb", "{:.0f}")
+    row("emulator wall s (its work)", "emulator_wall_seconds")
     row("emulator CPU s", "emulator_cpu_seconds")
     for label, key in (("selected", "selected"), ("submitted", "submitted"),
                        ("shared (dedup)", "shared"), ("reused", "reused"),

@@ -73,7 +73,9 @@ class Collector:
             self.r.emit("warning", {"message": f"{e}; will retry"})
             return None
         if info.status != batch["provider_status"]:
-            self.r.state.update_batch(batch["batch_uuid"], provider_status=info.status)
+            # A write like any other: DuckDB may checkpoint earlier writes on it.
+            with self.r.phases("write"):
+                self.r.state.update_batch(batch["batch_uuid"], provider_status=info.status)
             batch["provider_status"] = info.status
         self.r.emit("polled", {"batch": info.id, "status": info.status, "total": info.total,
                                "completed": info.completed, "failed": info.failed})
