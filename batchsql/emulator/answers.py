@@ -17,6 +17,7 @@ from typing import Any
 
 from batchsql import tokens
 
+from .schema_plan import Plan, compile_plan
 from .schema_values import FIELD_TAG, RequestError, SchemaValues, TextContext
 from .textmatch import digest, estimate_tokens, text_of, trim
 
@@ -164,9 +165,35 @@ def chat_content(body: dict[str, Any]) -> tuple[str, int]:
                                "'response_format' of type 'json_object'.", param="messages")
         value: Any = {"emulator": "batchsql", "digest": digest(text),
                       "echo": f"{FIELD_TAG} {trim(ctx.flat, 60)}"}
-    else:
-        value = SchemaValues(schema, ctx).value(schema, "result", "$")
+        return json.dumps(value, ensure_ascii=False), prompt_tokens
+    plan = _plan_for(schema)
+    if plan is not None:
+        return plan.json(ctx), prompt_tokens
+    value = SchemaValues(schema, ctx).value(schema, "result", "$")
     return json.dumps(value, ensure_ascii=False), prompt_tokens
+
+
+# Plans of the schemas met last, newest first, by identity: a batch's lines share one schema
+# object when LineParser parses them from a template. Equal is not enough: 1 == 1.0 == True, and
+# json.dumps tells them apart. A schema is compiled the second time it is met, so that lines
+# parsed one by one (a fresh schema each) do not pay for a plan they use once.
+_plans: tuple[tuple[dict[str, Any], Plan | None], ...] = ()
+_met_once: tuple[dict[str, Any], ...] = ()
+
+
+def _plan_for(schema: dict[str, Any]) -> Plan | None:
+    global _plans, _met_once
+    plans = _plans  # one read: other threads may replace it meanwhile
+    for known, plan in plans:
+        if known is schema:
+            return plan
+    met = _met_once
+    if any(known is schema for known in met):
+        plan = compile_plan(schema)
+        _plans = ((schema, plan), *plans[:7])
+        return plan
+    _met_once = (schema, *met[:7])
+    return None
 
 
 def chat_completion(body: dict[str, Any], *, completion_id: str, created: int
