@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from typing import Any
 
 import pytest
 
 from batchsql.emulator.answers import chat_content
 from batchsql.emulator.lines import LineParser
-from batchsql.emulator.schema_plan import compile_plan
+from batchsql.emulator.schema_plan import _EnumScores, compile_plan
 from batchsql.emulator.schema_values import RequestError, SchemaValues, TextContext
 from tests.test_emulator_throughput import SCHEMA, TEXTS
 
@@ -172,3 +173,32 @@ def test_plans_are_found_by_identity_not_equality() -> None:
     assert one == real
     for _ in range(3):  # met once, then compiled, then planned
         assert (ask(one), ask(real)) == ('{"k": 1}', '{"k": 1.0}')
+
+
+def test_first_sentence_from_the_head_of_a_text_is_that_of_the_whole() -> None:
+    rng = random.Random(5)
+    alphabet = "ab .!?\n\t\u2028\u00a0é"
+    texts = [*STRINGS, "One. Two", "a" * 99 + ". b", "a" * 100 + ". b", "a" * 101 + "! b"]
+    texts += ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 400)))
+              for _ in range(3000)]
+    for text in texts:
+        for limit in (1, 5, 40, 100):
+            flat = " ".join(text.split())
+            sentence = re.split(r"(?<=[.!?])\s", flat, maxsplit=1)[0] if flat else ""
+            sentence = sentence or "(empty input)"
+            expected = (sentence if len(sentence) <= limit
+                        else sentence[:limit - 1].rstrip() + "…")
+            assert TextContext(text).first_sentence(limit) == expected, (text, limit)
+
+
+def test_enum_scores_survive_their_memo_starting_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_EnumScores, "MEMO_WORDS", 5)
+    plan = compile_plan(RICH)
+    assert plan is not None
+    rng = random.Random(11)
+    vocabulary = ["billing", "bills", "bug", "crashing", "refund", "urgent", "low", "other",
+                  "two", "x", "y", "z"]
+    for _ in range(200):
+        text = " ".join(rng.choice(vocabulary) for _ in range(rng.randint(0, 30)))
+        walked = SchemaValues(RICH, TextContext(text)).value(RICH, "result", "$")
+        assert plan.json(TextContext(text)) == json.dumps(walked, ensure_ascii=False)
