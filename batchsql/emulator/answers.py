@@ -17,6 +17,7 @@ from typing import Any
 
 from batchsql import tokens
 
+from .schema_plan import Plan, compile_plan
 from .schema_values import FIELD_TAG, RequestError, SchemaValues, TextContext
 from .textmatch import digest, estimate_tokens, text_of, trim
 
@@ -105,6 +106,27 @@ def _text_tokens(body: dict[str, Any], text: str) -> int:
     return tokens.count_text(_model_of(body), text)
 
 
+# (model, answer) -> its tokens. Answers repeat far more than requests do (the same labels, the
+# same fallback texts), and counting one costs more than the rest of building it.
+_answer_counts: dict[tuple[str, str], int] = {}
+_ANSWER_MEMO_SIZE = 50_000  # answers of a few hundred characters: some 20 MB at most
+
+
+def _answer_tokens(body: dict[str, Any], content: str) -> int:
+    """``_text_tokens`` of an answer, remembered."""
+    global _answer_counts
+    model = _model_of(body)
+    if len(content) > 10_000:  # long answers are seldom the same twice
+        return tokens.count_text(model, content)
+    key = (model, content)
+    n = _answer_counts.get(key)
+    if n is None:
+        if len(_answer_counts) >= _ANSWER_MEMO_SIZE:
+            _answer_counts = {}  # replaced, not cleared: another thread may be using it
+        n = _answer_counts[key] = tokens.count_text(model, content)
+    return n
+
+
 def _model_of(body: dict[str, Any]) -> str:
     model = body.get("model")
     return model if isinstance(model, str) else ""
@@ -164,16 +186,42 @@ def chat_content(body: dict[str, Any]) -> tuple[str, int]:
                                "'response_format' of type 'json_object'.", param="messages")
         value: Any = {"emulator": "batchsql", "digest": digest(text),
                       "echo": f"{FIELD_TAG} {trim(ctx.flat, 60)}"}
-    else:
-        value = SchemaValues(schema, ctx).value(schema, "result", "$")
+        return json.dumps(value, ensure_ascii=False), prompt_tokens
+    plan = _plan_for(schema)
+    if plan is not None:
+        return plan.json(ctx), prompt_tokens
+    value = SchemaValues(schema, ctx).value(schema, "result", "$")
     return json.dumps(value, ensure_ascii=False), prompt_tokens
+
+
+# Plans of the schemas met last, newest first, by identity: a batch's lines share one schema
+# object when LineParser parses them from a template. Equal is not enough: 1 == 1.0 == True, and
+# json.dumps tells them apart. A schema is compiled the second time it is met, so that lines
+# parsed one by one (a fresh schema each) do not pay for a plan they use once.
+_plans: tuple[tuple[dict[str, Any], Plan | None], ...] = ()
+_met_once: tuple[dict[str, Any], ...] = ()
+
+
+def _plan_for(schema: dict[str, Any]) -> Plan | None:
+    global _plans, _met_once
+    plans = _plans  # one read: other threads may replace it meanwhile
+    for known, plan in plans:
+        if known is schema:
+            return plan
+    met = _met_once
+    if any(known is schema for known in met):
+        plan = compile_plan(schema)
+        _plans = ((schema, plan), *plans[:7])
+        return plan
+    _met_once = (schema, *met[:7])
+    return None
 
 
 def chat_completion(body: dict[str, Any], *, completion_id: str, created: int
                     ) -> tuple[dict[str, Any], int, int]:
     """A full ``chat.completion`` object plus (prompt_tokens, completion_tokens)."""
     content, prompt_tokens = chat_content(body)
-    completion_tokens = _text_tokens(body, content)
+    completion_tokens = _answer_tokens(body, content)
     n = body.get("n", 1)
     n = n if isinstance(n, int) and 1 <= n <= 16 else 1
     choice = {"index": 0, "message": {"role": "assistant", "content": content, "refusal": None,
@@ -220,7 +268,7 @@ def chat_completion_json(body: dict[str, Any], *, completion_id: str, created: i
         completion, pt, ct = chat_completion(body, completion_id=completion_id, created=created)
         return json.dumps(completion), pt, ct
     content, pt = chat_content(body)
-    ct = _text_tokens(body, content)
+    ct = _answer_tokens(body, content)
     return (_CHAT_TEMPLATE % (completion_id, created, _quote(model), _quote(content), pt, ct,
                               pt + ct), pt, ct)
 

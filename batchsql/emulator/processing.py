@@ -23,6 +23,7 @@ from typing import Any
 
 from . import answers, quota
 from .faults import Faults
+from .lines import LineParser
 from .store import Store
 from .textmatch import estimate_tokens
 from .timeline import (
@@ -232,6 +233,7 @@ def execute(store: Store, rec: dict[str, Any], k: int | None, reason: str | None
         counts: dict[str, int] = (store.read_json(counts_path, {})
                                   if faults.fail_times is not None else {})
         counts_changed = False
+        parser = LineParser()
         with open(store.batch_input_path(batch_id), "rb") as f:
             index = 0
             for lineno, raw in enumerate(f, 1):
@@ -246,7 +248,7 @@ def execute(store: Store, rec: dict[str, Any], k: int | None, reason: str | None
                 elif not raw.strip():
                     continue
                 else:
-                    req = json.loads(raw)
+                    req = parser.loads(raw)
                 i, index = index, index + 1
                 cid, body = req["custom_id"], req["body"]
                 if faults.extra_lines:

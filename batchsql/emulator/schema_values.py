@@ -89,8 +89,24 @@ class TextContext:
         return self._distinct
 
     def first_sentence(self, limit: int = 100) -> str:
-        sentence = SENTENCE_END.split(self.flat, maxsplit=1)[0] if self.flat else ""
+        """The first sentence of ``flat``, trimmed to ``limit`` characters."""
+        head = self._head(limit)
+        sentence = SENTENCE_END.split(head, maxsplit=1)[0] if head else ""
         return trim(sentence or "(empty input)", limit)
+
+    def _head(self, n: int) -> str:
+        """``flat``, or a prefix of it longer than ``n``: enough to find a sentence trimmed to
+        ``n`` (its end, if inside, is where it is in ``flat``; if not, it is cut before ``n``)
+        without flattening a long text."""
+        text = self.text
+        k = 2 * n + 16
+        while self._flat is None and k < len(text):
+            words = text[:k].split()
+            head = " ".join(words[:-1])  # the last word may go on past the cut
+            if len(head) > n:
+                return head
+            k *= 4
+        return self.flat
 
     def keywords(self, k: int) -> list[str]:
         """The first ``k`` distinct content words (for arrays of free strings like tags)."""

@@ -103,7 +103,7 @@ _CUES: dict[str, tuple[str, ...]] = {
     "complaint": ("unhappy", "disappoint", "angry", "terrible", "complain", "worst"),
     "praise": ("love", "great", "thank", "excellent", "amazing"),
 }
-_FALLBACK_OPTIONS = ("other", "unknown", "none", "neutral", "misc", "miscellaneous",
+FALLBACK_OPTIONS = ("other", "unknown", "none", "neutral", "misc", "miscellaneous",
                      "unclassified", "general", "n/a", "na")
 
 
@@ -189,7 +189,7 @@ def matcher(options: tuple[str, ...]) -> _Matcher:
 
 def fallback_option(options: list[Any], seed: int) -> Any:
     for opt in options:
-        if isinstance(opt, str) and opt.lower() in _FALLBACK_OPTIONS:
+        if isinstance(opt, str) and opt.lower() in FALLBACK_OPTIONS:
             return opt
     return options[seed % len(options)]
 

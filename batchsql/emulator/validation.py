@@ -15,6 +15,7 @@ from typing import Any
 
 from .answers import prompt_tokens
 from .faults import Faults
+from .lines import LineParser
 
 MAX_VALIDATION_ERRORS = 1000  # past this, errors.data is cut (the batch fails either way)
 
@@ -68,6 +69,7 @@ class Validator:
         self.errors: list[dict[str, Any]] = []
         self.invalid = faults.invalid_match.encode("utf-8") if faults.invalid_match else None
         self.seen: set[str] = set()
+        self.parser = LineParser()
         self.model: str | None = None
         self.total = self.tokens = 0
         self.stopped = False
@@ -101,7 +103,7 @@ class Validator:
                                  "matches the invalid_match fault.", line=lineno))
             return None
         try:
-            req = json.loads(raw)
+            req = self.parser.loads(raw)
         except ValueError:
             req = None
         if not isinstance(req, dict):

@@ -1,0 +1,204 @@
+"""The emulator's per-batch fast paths give what the plain code gives, byte for byte: templated
+line parsing (``lines.py``) against ``json.loads``, compiled schema plans (``schema_plan.py``)
+against the schema walker, on varied and broken inputs."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from typing import Any
+
+import pytest
+
+from batchsql.emulator.answers import chat_content
+from batchsql.emulator.lines import LineParser
+from batchsql.emulator.schema_plan import _EnumScores, compile_plan
+from batchsql.emulator.schema_values import RequestError, SchemaValues, TextContext
+from tests.test_emulator_throughput import SCHEMA, TEXTS
+
+CHAT = "/v1/chat/completions"
+STRINGS = [*TEXTS, 'quote " back \\ slash', "tab\tnew\nline", "\u2028\u00e9😊", "\ud800 lone",
+           "x" * 500, "other"]
+
+
+def _line(i: int, text: str, **body: Any) -> dict[str, Any]:
+    return {"custom_id": f"row-{i}", "method": "POST", "url": CHAT, "body": {
+        "model": "gpt-4o-mini", "temperature": 0, "messages": [
+            {"role": "system", "content": "You label tickets."},
+            {"role": "user", "content": text}],
+        "response_format": {"type": "json_schema", "json_schema": {
+            "name": "out", "strict": True, "schema": SCHEMA}}, **body}}
+
+
+def _variants(rng: random.Random, i: int) -> bytes:
+    """A line like the ones before it, most of the time; else changed or broken somehow."""
+    text = rng.choice(STRINGS) + f" {i}"
+    plain = json.dumps(_line(i, text), ensure_ascii=False, separators=(",", ":"))
+    kind = rng.randrange(20)
+    if "\ud800" in plain and kind < 14:
+        plain = json.dumps(_line(i, text), separators=(",", ":"))  # encodable: escaped
+    if kind == 0:
+        return json.dumps(_line(i, text)).encode()  # other separators, ASCII escapes
+    if kind == 1:
+        return json.dumps(_line(i, text, temperature=1)).encode()  # a number changes
+    if kind == 2:
+        return plain.replace(f'"row-{i}"', str(i)).encode()  # the id is not a string
+    if kind == 3:
+        return plain.replace(f'"row-{i}"', f'"row-{i}\\x"').encode()  # bad escape
+    if kind == 4:
+        return plain.replace(f'"row-{i}"', f'"row-{i}\t"').encode()  # raw control character
+    if kind == 5:
+        return plain.encode()[:-7]  # cut short
+    if kind == 6:
+        return plain.encode() + b" trailing"
+    if kind == 7:
+        return b"\xef\xbb\xbf" + plain.encode()  # a BOM: json.loads of bytes accepts it
+    if kind == 8:
+        return plain.encode("utf-16")  # json.loads detects it
+    if kind == 9:
+        return plain.encode("utf-8", "surrogatepass").replace(b"row", b"r\xed\xa0\x80w")
+    if kind == 10:
+        return plain.replace('"custom_id":', '"custom_id":"dup","custom_id":').encode()
+    if kind == 11:
+        return f" \t{plain} \r\n".encode()
+    if kind == 12:
+        return plain.replace(f'"row-{i}"', f'"row-{i}\\ud83d\\ude0a\\ud800"').encode()
+    if kind == 13:
+        return b"\xff" + plain.encode()
+    return plain.encode("utf-8", "surrogatepass") + b"\n"
+
+
+def _outcome(load: Any, raw: bytes) -> Any:
+    try:
+        return ("ok", load(raw))
+    except ValueError as e:  # JSONDecodeError, UnicodeDecodeError
+        return ("error", type(e).__name__)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_templated_parsing_is_json_loads(seed: int) -> None:
+    rng = random.Random(seed)
+    parser = LineParser()
+    for i in range(600):
+        raw = _variants(rng, i)
+        got, expected = _outcome(parser.loads, raw), _outcome(json.loads, raw)
+        assert got == expected, raw
+        if got[0] == "ok":  # same key order too, all the way down
+            assert json.dumps(got[1]) == json.dumps(expected[1])
+    assert parser._matched > 200  # most of the well-formed lines (~40%) went by a template
+
+
+def test_templates_follow_what_varies_and_ignore_duplicate_keys() -> None:
+    parser = LineParser()
+    lines = [json.dumps({"id": f"a{i}", "n": 1, "tags": ["x", f"t{i}"], "o": {"k": "v"}})
+             for i in range(5)]
+    assert [parser.loads(x.encode()) for x in lines] == [json.loads(x) for x in lines]
+    assert parser._matched == 3
+    dup = '{"a": "1", "a": "%d", "b": "%d"}'
+    for i in range(5):
+        raw = (dup % (i, i)).encode()
+        assert parser.loads(raw) == json.loads(raw)
+    results = [parser.loads(x.encode()) for x in lines]
+    assert results == [json.loads(x) for x in lines]
+    results[0]["tags"].append("changed")  # what varies is never shared between lines
+    assert parser.loads(lines[1].encode())["tags"] == ["x", "t1"]
+
+
+RECURSIVE = {
+    "type": "object", "properties": {"root": {"$ref": "#/$defs/node"}},
+    "$defs": {"node": {"type": "object", "properties": {
+        "label": {"type": "string"},
+        "children": {"type": "array", "items": {"$ref": "#/$defs/node"}},
+        "parent": {"anyOf": [{"$ref": "#/$defs/node"}, {"type": "null"}]}}}},
+}
+RICH = {
+    "type": "object", "$defs": {"p": {"type": "object", "properties": {
+        "name": {"type": "string"}, "email": {"type": "string", "format": "email"},
+        "age": {"anyOf": [{"type": "integer", "minimum": 18, "maximum": 99},
+                          {"type": "null"}]}}}},
+    "properties": {
+        "owner": {"$ref": "#/$defs/p"},
+        "people": {"type": "array", "items": {"$ref": "#/$defs/p"}, "minItems": 2},
+        "labels": {"type": "array", "items": {"type": "string", "enum": ["billing", "bug"]}},
+        "tags": {"type": "array", "items": {"type": "string"}, "maxItems": 2},
+        "kind": {"const": {"a": [1, 2.5, None, True]}}, "score": {"type": "number"},
+        "confidence": {"type": "number"}, "step": {"type": "integer", "multipleOf": 5,
+                                                    "minimum": 3, "maximum": 30},
+        "code": {"type": "string", "minLength": 30}, "short": {"type": "string", "maxLength": 5},
+        "title": {"type": "string"}, "language": {"type": "string"},
+        "uid": {"type": "string", "format": "uuid"}, "note": {"type": ["string", "null"]},
+        "is_urgent": {"type": "boolean"}, "has_refund": {"type": "boolean"},
+        "mixed": {"enum": [None, 1, "two", 3.5]}, "nulls": {"enum": [None]},
+        "numbers": {"enum": [1, 2, 3]}, "fallback": {"enum": ["x", "Neutral", "y"]},
+        "café": {"enum": ["café", "naïve"]}, "anything": {}, "yes": True,
+        "nothing": {"type": "null"},
+        "both": {"allOf": [{"type": "object", "properties": {"x": {"type": "string"}}}]},
+        "either": {"oneOf": [{"type": "null"}, {"type": "string", "enum": ["refund", "crash"]}]},
+        "tree": {"$ref": "#/$defs/p"},
+    },
+}
+
+
+@pytest.mark.parametrize("schema", [SCHEMA, RICH, RECURSIVE, {}, {"type": "string"},
+                                    {"enum": ["other"]}, {"type": "array", "items": True}])
+def test_plans_give_what_the_walker_gives(schema: dict[str, Any]) -> None:
+    plan = compile_plan(schema)
+    assert plan is not None
+    for text in [*STRINGS, "I was billed twice, refund now! Urgent. Crash too.", ""]:
+        if "\ud800" in text and "uid" in json.dumps(schema):
+            continue  # the uuid format cannot hash a lone surrogate (either way)
+        ctx = TextContext(text)
+        walked = SchemaValues(schema, TextContext(text)).value(schema, "result", "$")
+        assert plan.json(ctx) == json.dumps(walked, ensure_ascii=False)
+
+
+@pytest.mark.parametrize("schema", [{"$ref": "#/nope"}, {"$ref": "http://x"},
+                                    {"type": "object", "properties": {"a": {"$ref": "#"}}}])
+def test_schemas_the_walker_refuses_get_no_plan(schema: dict[str, Any]) -> None:
+    assert compile_plan(schema) is None
+    with pytest.raises(RequestError):
+        SchemaValues(schema, TextContext("x")).value(schema, "result", "$")
+
+
+def test_plans_are_found_by_identity_not_equality() -> None:
+    def ask(schema: dict[str, Any]) -> str:
+        body = {"model": "m", "messages": [{"role": "user", "content": "hi"}],
+                "response_format": {"type": "json_schema",
+                                    "json_schema": {"name": "x", "schema": schema}}}
+        return chat_content(body)[0]
+
+    one, real = {"type": "object", "properties": {"k": {"const": 1}}}, {
+        "type": "object", "properties": {"k": {"const": 1.0}}}
+    assert one == real
+    for _ in range(3):  # met once, then compiled, then planned
+        assert (ask(one), ask(real)) == ('{"k": 1}', '{"k": 1.0}')
+
+
+def test_first_sentence_from_the_head_of_a_text_is_that_of_the_whole() -> None:
+    rng = random.Random(5)
+    alphabet = "ab .!?\n\t\u2028\u00a0é"
+    texts = [*STRINGS, "One. Two", "a" * 99 + ". b", "a" * 100 + ". b", "a" * 101 + "! b"]
+    texts += ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 400)))
+              for _ in range(3000)]
+    for text in texts:
+        for limit in (1, 5, 40, 100):
+            flat = " ".join(text.split())
+            sentence = re.split(r"(?<=[.!?])\s", flat, maxsplit=1)[0] if flat else ""
+            sentence = sentence or "(empty input)"
+            expected = (sentence if len(sentence) <= limit
+                        else sentence[:limit - 1].rstrip() + "…")
+            assert TextContext(text).first_sentence(limit) == expected, (text, limit)
+
+
+def test_enum_scores_survive_their_memo_starting_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_EnumScores, "MEMO_WORDS", 5)
+    plan = compile_plan(RICH)
+    assert plan is not None
+    rng = random.Random(11)
+    vocabulary = ["billing", "bills", "bug", "crashing", "refund", "urgent", "low", "other",
+                  "two", "x", "y", "z"]
+    for _ in range(200):
+        text = " ".join(rng.choice(vocabulary) for _ in range(rng.randint(0, 30)))
+        walked = SchemaValues(RICH, TextContext(text)).value(RICH, "result", "$")
+        assert plan.json(TextContext(text)) == json.dumps(walked, ensure_ascii=False)
