@@ -104,6 +104,15 @@ def test_rich_schema_validates() -> None:
     assert value == ask("Refund please: I was charged twice and the app crashes.", schema)
 
 
+def test_a_uuid_from_text_with_a_lone_surrogate() -> None:
+    """JSON lets a request escape a lone surrogate (\\ud800): the answer is still made."""
+    schema = {"type": "object", "properties": {"uid": {"type": "string", "format": "uuid"}},
+              "required": ["uid"], "additionalProperties": False}
+    value = ask("broken \ud800 text", schema)
+    check(value, schema)
+    assert value == ask("broken \ud800 text", schema) != ask("broken text", schema)
+
+
 def test_recursive_schema_terminates_and_validates() -> None:
     schema = {
         "type": "object",

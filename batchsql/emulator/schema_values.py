@@ -238,7 +238,9 @@ class SchemaValues:
         lname = name.lower()
         fmt = schema.get("format")
         if fmt == "uuid":
-            h = hashlib.sha256(f"{self.ctx.text}\x00{path}".encode()).hexdigest()
+            # surrogatepass: a request may carry a lone surrogate (JSON allows the escape).
+            h = hashlib.sha256(f"{self.ctx.text}\x00{path}".encode("utf-8", "surrogatepass")
+                               ).hexdigest()
             value = f"{h[:8]}-{h[8:12]}-4{h[13:16]}-8{h[17:20]}-{h[20:32]}"
         elif fmt in _FORMATS:
             value = _FORMATS[fmt]
