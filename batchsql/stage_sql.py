@@ -95,6 +95,18 @@ def unspooled(pending: exp.Select, key: Sequence[str]) -> exp.Select:
             .where(col("_error").is_(exp.null())).where(elsewhere))
 
 
+def count_pending(pending: exp.Select) -> exp.Select:
+    """How many rows are pending, and how many of them are ``unspooled`` (in one pass).
+
+    Parameters: this run's id (it comes first in the text), then the pending query's.
+    """
+    elsewhere = exp.and_(col("_error").is_(exp.null()), exp.or_(
+        col("_spool").is_(exp.null()), exp.NEQ(this=col("_spool"), expression=param())))
+    return exp.select(exp.Count(this=exp.Star()), exp.Count(this=exp.Case(
+        ifs=[exp.If(this=elsewhere, true=exp.Literal.number(1))]))).from_(
+        pending.subquery(alias("p")))
+
+
 def delete_unspooled(stage: exp.Table, pending: exp.Select, key: Sequence[str]) -> exp.Delete:
     """Delete the ``unspooled`` rows from the stage, to render them again (same parameters)."""
     keys = unspooled(pending, key).subquery(alias("u"))

@@ -194,7 +194,7 @@ def statements(dialect: str) -> dict[str, exp.Expression]:
     out["count_unrendered"] = stage_sql.count_unrendered(inputs, stage, KEY)
     out["unrendered_rows"] = stage_sql.unrendered_rows(source, stage, KEY, variables, "sig",
                                                        dialect)
-    out["count_unspooled"] = sql.count_rows(stage_sql.unspooled(pending, KEY))
+    out["count_pending_and_unspooled"] = stage_sql.count_pending(pending)
     out["delete_unspooled"] = stage_sql.delete_unspooled(stage, pending, KEY)
 
     # -- selecting --------------------------------------------------------------------------

@@ -163,7 +163,7 @@ class Runner:
                 self.collector.collect(summary)
                 self.emit("rendering", {})
                 self.render_stage()
-                pending: int | None = self.count_pending(self.pending(), [])
+                pending: int | None = self.pending_in_spool(exclude_run=False)
                 if self.spec.dedup and pending:
                     self.reuse_answers(summary)
                     pending = None  # some were just answered: count again
@@ -229,20 +229,38 @@ class Runner:
 
     # -- selecting and submitting -----------------------------------------------------------
 
-    def render_stage(self, *, exclude_run: bool = False) -> None:
+    def render_stage(self, *, redo: exp.Select | None = None,
+                     params: list[Any] | None = None) -> None:
         """Bring the stage (each source row's rendered request) up to date with the source.
 
-        Pending rows that an earlier run rendered are rendered again: their bodies are in
-        this run's body file then (see ``batchsql.bodies``). ``exclude_run``: the pending rows
-        of a later submit pass (see ``submit_pass``).
+        ``redo``: a pending-rows query (with its ``params``) whose rows an earlier run
+        rendered are rendered again, their bodies then being in this run's body file (see
+        ``batchsql.bodies``).
         """
         assert self._source is not None and self.bodies is not None
-        pending = self.pending(exclude_run=exclude_run)
-        params = [self.run_id, self.run_id] if exclude_run else [self.run_id]
+        again = None
+        if redo is not None:
+            again = (stage_sql.delete_unspooled(self.stage, redo, self.key),
+                     [*(params or []), self.run_id])
         render_stage(self.wh, self.spec, self.prompt, self.renderer, self._source, self.stage,
                      self.inputs, self._described, self._key_types, self.phases, self.bodies,
-                     self.run_id, temporary=self.temporary,
-                     redo=(stage_sql.delete_unspooled(self.stage, pending, self.key), params))
+                     self.run_id, temporary=self.temporary, redo=again)
+
+    def pending_in_spool(self, *, exclude_run: bool) -> int:
+        """How many rows are pending, once those an earlier run rendered are rendered again.
+
+        One query counts both; rendering again is rare (rows to retry, rows a budget or the
+        token quota left for later). ``exclude_run``: for a later submit pass.
+        """
+        query = self.pending(exclude_run=exclude_run)
+        params = [self.run_id] if exclude_run else []
+        with self.phases("select"):
+            total, unspooled = self.wh.fetch(stage_sql.count_pending(query),
+                                             [self.run_id, *params])[0]
+        if not unspooled:
+            return int(total)
+        self.render_stage(redo=query, params=params)
+        return self.count_pending(query, params)
 
     def check_budget(self) -> None:
         """A budget needs a price: refuse to start rather than spend blind."""
@@ -288,13 +306,7 @@ class Runner:
         """
         query = self.pending(exclude_run=not first)
         params = [] if first else [summary.run_id]
-        if not first:  # rows failed meanwhile may have been rendered by an earlier run
-            with self.phases("select"):
-                unspooled = self.wh.fetch(sql.count_rows(stage_sql.unspooled(query, self.key)),
-                                          [*params, self.run_id])[0][0]
-            if unspooled:
-                self.render_stage(exclude_run=True)
-        rows = self.count_pending(query, params) if pending is None else pending
+        rows = self.pending_in_spool(exclude_run=not first) if pending is None else pending
         if first:  # rows reused just before were pending too
             summary.selected = rows + summary.reused
             self.emit("selected", {"rows": summary.selected})
