@@ -163,10 +163,11 @@ class Runner:
                 self.collector.collect(summary)
                 self.emit("rendering", {})
                 self.render_stage()
-                pending: int | None = self.pending_in_spool(exclude_run=False)
+                pending = self.pending_in_spool(exclude_run=False)
                 if self.spec.dedup and pending:
+                    # Each reused row was pending and is answered now (one answer per row).
                     self.reuse_answers(summary)
-                    pending = None  # some were just answered: count again
+                    pending -= summary.reused
                 self.submit_pass(summary, first=True, pending=pending)
                 if wait:
                     self.wait(summary, max_wait=max_wait)
