@@ -224,13 +224,20 @@ def render_stage(wh: Warehouse, spec: Spec, prompt: Prompt, renderer: Renderer,
 
     Rows whose template inputs are unchanged keep their rendered request (see ``stage_sql``);
     only new and changed rows are rendered, their bodies going to ``bodies`` (``spool`` names
-    it in the stage). ``redo`` (a statement and its parameters) deletes more stage rows first,
-    to render them again.
+    it in the stage). ``redo`` (a statement and its parameters) deletes stage rows of a stage
+    this run already brought up to date, to render them again (see ``Runner.pending_in_spool``):
+    the source is not hashed and checked a second time then.
     """
     key = list(spec.source.key)
     variables = sorted(prompt.variables())
     signature = render_signature(spec, prompt, renderer.url, dict(described))
     dialect = wh.dialect
+    unrendered = stage_sql.unrendered_rows(source, stage, key, variables, signature, dialect)
+    if redo is not None:
+        with phases("render"):
+            wh.execute(*redo)
+        _render(wh, renderer, unrendered, stage, phases, bodies, spool)
+        return
     with phases("select"):
         _ensure_stage(wh, stage, key_types)
         wh.execute(sql.drop_table(inputs))
@@ -245,20 +252,23 @@ def render_stage(wh: Warehouse, spec: Spec, prompt: Prompt, renderer: Renderer,
             hint="pick columns that are unique and never NULL")
     with phases("render"):
         wh.execute(stage_sql.delete_stale(stage, inputs, key))
-        if redo is not None:
-            wh.execute(*redo)
     with phases("select"):
         missing = int(wh.fetch(stage_sql.count_unrendered(inputs, stage, key))[0][0])
     if missing:
-        query = stage_sql.unrendered_rows(source, stage, key, variables, signature, dialect)
-        try:
-            for batch in phases.iterate("select", wh.stream(query, batch_size=ROWS_PER_SLICE)):
-                with phases("render"):
-                    wh.insert_arrow(stage, _spooled(renderer.render(batch), bodies, spool))
-                phases.count("render", batch.num_rows)
-        finally:
-            renderer.close()
+        _render(wh, renderer, unrendered, stage, phases, bodies, spool)
     wh.execute(sql.drop_table(inputs))
+
+
+def _render(wh: Warehouse, renderer: Renderer, unrendered: exp.Select, stage: exp.Table,
+            phases: Phases, bodies: BodyFile, spool: str) -> None:
+    """Render the source rows that have no stage row, slice by slice."""
+    try:
+        for batch in phases.iterate("select", wh.stream(unrendered, batch_size=ROWS_PER_SLICE)):
+            with phases("render"):
+                wh.insert_arrow(stage, _spooled(renderer.render(batch), bodies, spool))
+            phases.count("render", batch.num_rows)
+    finally:
+        renderer.close()
 
 
 def _spooled(rendered: pa.Table, bodies: BodyFile, spool: str) -> pa.Table:
