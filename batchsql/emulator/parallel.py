@@ -27,6 +27,7 @@ from __future__ import annotations
 import concurrent.futures
 import multiprocessing
 import os
+import signal
 import sys
 import threading
 import traceback
@@ -72,8 +73,9 @@ class Refresher:
                 return True  # its refresh may have an earlier now: refresh() finishes it
             if self._pool is None:
                 # spawn, not fork: the server has threads (and their locks) to fork mid-use.
-                self._pool = ProcessPoolExecutor(self.processes,
-                                                 mp_context=multiprocessing.get_context("spawn"))
+                self._pool = ProcessPoolExecutor(
+                    self.processes, mp_context=multiprocessing.get_context("spawn"),
+                    initializer=_ignore_interrupts)
             pool = self._pool
             try:
                 future = pool.submit(_refresh_in_worker, str(self.store.root), rec["id"], now)
@@ -143,6 +145,12 @@ class Refresher:
         print(f"batchsql emulator: a worker process died ({error}); answering batches in the "
               "server process from now on", file=sys.stderr)
         pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _ignore_interrupts() -> None:
+    """Ctrl-C reaches the whole process group: the server, not its workers, decides (its stop
+    lets the batches under way finish, as its worker thread does)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 _stores: dict[str, Store] = {}  # per worker process: one Store per state folder
