@@ -7,8 +7,8 @@
 The end-to-end mode starts ``python -m batchsql emulator serve --port 0 --processing-seconds 0``
 as its own process, uploads every input file, creates one batch per file, polls until all are
 completed and downloads their output files. Per phase it prints wall seconds, lines/s, and the
-emulator process's CPU seconds (/proc/<pid>/stat) and peak RSS (VmHWM, reset between phases
-through /proc/<pid>/clear_refs where allowed).
+emulator's CPU seconds (/proc/<pid>/stat, its worker processes included) and peak RSS (VmHWM
+summed over its processes, reset between phases through /proc/<pid>/clear_refs where allowed).
 
 Input lines are what batchsql sends for ``models/ticket_labels.yml``: the spec's prompt and
 strict json_schema, rendered through ``plan.build_body``/``plan.encode_line``, with ~450
@@ -98,11 +98,17 @@ def input_files(workdir: Path, total: int, per_file: int) -> list[Path]:
 # -- the emulator process -------------------------------------------------------------------
 
 class Emulator:
-    """``batchsql emulator serve`` in its own process, with its CPU time and peak RSS."""
+    """``batchsql emulator serve`` in its own process, with its CPU time and peak RSS.
 
-    def __init__(self, state_dir: Path, tree: Path) -> None:
+    Both count the server's worker processes too (``--processes``): CPU is summed over the
+    process tree (the reaped ones through their parents' cutime), RSS over the live processes.
+    """
+
+    def __init__(self, state_dir: Path, tree: Path, processes: int | None = None) -> None:
         cmd = [sys.executable, "-m", "batchsql", "emulator", "serve", "--port", "0",
                "--state-dir", str(state_dir), "--processing-seconds", "0"]
+        if processes is not None:
+            cmd += ["--processes", str(processes)]
         env = {**os.environ, "PYTHONPATH": str(tree)}
         # cwd too: ``python -m`` puts the working directory first on sys.path.
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, env=env, text=True, cwd=tree)
@@ -111,26 +117,51 @@ class Emulator:
         if not self.base_url.startswith("http"):
             raise RuntimeError(f"the emulator did not start: {self.base_url!r}")
 
+    def pids(self) -> list[int]:
+        """The server and its live descendants."""
+        out, todo = [], [self.proc.pid]
+        while todo:
+            pid = todo.pop()
+            out.append(pid)
+            try:
+                for task in Path(f"/proc/{pid}/task").iterdir():
+                    todo += [int(c) for c in (task / "children").read_text().split()]
+            except OSError:
+                continue  # ended meanwhile
+        return out
+
     def cpu_seconds(self) -> float:
-        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        ticks = 0
+        for pid in self.pids():
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            ticks += sum(int(f) for f in fields[11:15])  # utime stime cutime cstime
+        return ticks / os.sysconf("SC_CLK_TCK")
+
+    def _status_mb(self, key: str) -> float:
+        total = 0.0
+        for pid in self.pids():
+            try:
+                for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                    if line.startswith(key):
+                        total += int(line.split()[1]) / 1024
+            except OSError:
+                continue
+        return total
 
     def peak_rss_mb(self) -> float:
-        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-        return float("nan")
+        return self._status_mb("VmHWM:")
 
     def rss_mb(self) -> float:
-        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-        return float("nan")
+        return self._status_mb("VmRSS:")
 
     def reset_peak(self) -> bool:
         """Start a new VmHWM measurement (Linux ``clear_refs`` 5); False where refused."""
         try:
-            Path(f"/proc/{self.proc.pid}/clear_refs").write_text("5")
+            for pid in self.pids():
+                Path(f"/proc/{pid}/clear_refs").write_text("5")
             return True
         except OSError:
             return False
@@ -175,7 +206,7 @@ def end_to_end(args: argparse.Namespace, workdir: Path) -> None:
 
     files = input_files(workdir, args.lines, args.per_file)
     state = Path(tempfile.mkdtemp(prefix="emustate-", dir=workdir)).resolve()
-    emu = Emulator(state, args.tree.resolve())
+    emu = Emulator(state, args.tree.resolve(), args.processes)
     try:
         client = openai.OpenAI(base_url=emu.base_url, api_key="bench", max_retries=0,
                                timeout=600)
@@ -317,6 +348,8 @@ def main() -> None:
                     default=Path(tempfile.gettempdir()) / "batchsql-emulator-bench",
                     help="Where input files are generated (and kept) and state lives.")
     ap.add_argument("--jobs", type=int, default=4, help="Concurrent uploads and downloads.")
+    ap.add_argument("--processes", type=int, default=None,
+                    help="The emulator's --processes (default: its own, one per core).")
     ap.add_argument("--poll", choices=("retrieve", "list"), default="retrieve",
                     help="Poll each batch, or the batch list.")
     ap.add_argument("--profile", action="store_true",

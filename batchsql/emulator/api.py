@@ -21,6 +21,7 @@ from pydantic import ValidationError
 
 from . import processing, timeline, validation
 from .faults import Faults
+from .parallel import Refresher
 from .store import Store, new_id
 from .wire import ApiError, Part, bad_request, missing, not_found, read_multipart
 from .worker import Worker
@@ -105,8 +106,9 @@ def _list(data: list[dict[str, Any]], has_more: bool) -> dict[str, Any]:
 class Api:
     """All endpoints over one state folder."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, refresher: Refresher | None = None) -> None:
         self.store = store
+        self.refresher = refresher or Refresher(store)  # one process unless told otherwise
         self.worker: Worker | None = None  # the server's, while it runs
         v1, adm = r"/v1", r"/_emulator"
         fid, bid = r"(?P<id>[^/]+)", r"(?P<id>[^/]+)"
@@ -282,7 +284,7 @@ class Api:
 
     def get_batch(self, req: Request) -> Response:
         now = self.store.now()
-        rec = processing.refresh(self.store, self._batch(req.params["id"]), now)
+        rec = self.refresher.refresh(self._batch(req.params["id"]), now)
         return 200, timeline.batch_view(rec, now)
 
     def list_batches(self, req: Request) -> Response:
@@ -291,7 +293,7 @@ class Api:
                       reverse=True)
         page, more = _page(recs, req.arg("after"), limit)
         now = self.store.now()
-        views = [timeline.batch_view(processing.refresh(self.store, r, now), now) for r in page]
+        views = [timeline.batch_view(r, now) for r in self.refresher.refresh_all(page, now)]
         return 200, _list(views, more)
 
     def cancel_batch(self, req: Request) -> Response:
@@ -339,7 +341,7 @@ class Api:
 
     def stats(self) -> dict[str, Any]:
         now = self.store.now()
-        recs = [processing.refresh(self.store, r, now) for r in self.store.list_batches()]
+        recs = self.refresher.refresh_all(self.store.list_batches(), now)
         by_status = Counter(timeline.status_of(r, now) for r in recs)
         # The SDK retries a create whose answer was lost: same file, endpoint and metadata.
         keys = Counter((r["input_file_id"], r["endpoint"], json.dumps(r["metadata"],

@@ -80,14 +80,19 @@ def emulator() -> None:
 @click.option("--state-dir", default=".batchsql/emulator", show_default=True,
               type=click.Path(file_okay=False), help="Folder holding files, batches, clock.")
 @click.option("--verbose", is_flag=True, help="Log every request.")
+@click.option("--processes", type=click.IntRange(1), default=None,
+              help="Worker processes answering large batches side by side "
+                   "(default: one per core; 1: all in the server process).")
 @_knob_options
-def serve(host: str, port: int, state_dir: str, verbose: bool, **knobs: Any) -> None:
+def serve(host: str, port: int, state_dir: str, verbose: bool, processes: int | None,
+          **knobs: Any) -> None:
     """Serve until Ctrl-C; point the SDK at the printed base_url."""
     given = {k: v for k, v in knobs.items() if v is not None}
     if given.pop("no_shuffle", None):
         given["shuffle"] = False
     faults = Faults.model_validate(given) if given else None
-    srv = EmulatorServer(state_dir, host=host, port=port, faults=faults, verbose=verbose)
+    srv = EmulatorServer(state_dir, host=host, port=port, faults=faults, verbose=verbose,
+                         processes=processes)
     srv.start()
     click.echo(f"batchsql emulator serving {srv.base_url} (state: {state_dir})", err=True)
     click.echo(srv.base_url)

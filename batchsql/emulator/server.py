@@ -25,9 +25,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from . import processing, timeline
+from . import timeline
 from .api import Api, Request
 from .faults import Faults
+from .parallel import MIN_POOL_BYTES, Refresher, default_processes
 from .store import Store
 from .wire import ApiError
 from .worker import Worker
@@ -222,12 +223,19 @@ class EmulatorServer:
     """A loopback OpenAI Files + Batches server whose state lives in ``state_dir``.
 
     ``faults`` given here replace the persisted ones; ``None`` keeps what the state folder has
-    (so a restarted server keeps its scenario).
+    (so a restarted server keeps its scenario). Batches whose input has at least
+    ``pool_min_bytes`` are answered on up to ``processes`` worker processes at once (default:
+    one per core; 1: all in the server's threads), see ``parallel.py``.
     """
 
     def __init__(self, state_dir: str | os.PathLike[str], host: str = "127.0.0.1",
-                 port: int = 0, faults: Faults | None = None, *, verbose: bool = False) -> None:
+                 port: int = 0, faults: Faults | None = None, *, verbose: bool = False,
+                 processes: int | None = None, pool_min_bytes: int = MIN_POOL_BYTES) -> None:
         self.store = Store(state_dir)
+        self.processes = default_processes() if processes is None else processes
+        if self.processes < 1:
+            raise ValueError("processes must be at least 1")
+        self.pool_min_bytes = pool_min_bytes
         self.api = Api(self.store)
         self.host, self._port, self.verbose = host, port, verbose
         if faults is not None:
@@ -243,7 +251,8 @@ class EmulatorServer:
             return self
         self._httpd = _HTTPServer((self.host, self._port), self.api, self.verbose)
         self._port = self._httpd.server_address[1]
-        self._worker = self.api.worker = Worker(self.store)
+        self.api.refresher = Refresher(self.store, self.processes, self.pool_min_bytes)
+        self._worker = self.api.worker = Worker(self.store, self.api.refresher)
         self._worker.start()
         self._thread = threading.Thread(target=self._httpd.serve_forever,
                                         kwargs={"poll_interval": 0.1},
@@ -268,6 +277,8 @@ class EmulatorServer:
         if self._worker is not None:
             self._worker.stop()
             self._worker = self.api.worker = None
+        self.api.refresher.close()
+        self.api.refresher = Refresher(self.store)  # stopped: reads work in the caller's thread
 
     def __enter__(self) -> EmulatorServer:
         return self.start()
@@ -323,7 +334,7 @@ class EmulatorServer:
         """Every stored batch as its Batch JSON at the emulator's now, oldest first."""
         now = self.store.now()
         recs = sorted(self.store.list_batches(), key=lambda r: r["seq"])
-        return [timeline.batch_view(processing.refresh(self.store, r, now), now) for r in recs]
+        return [timeline.batch_view(r, now) for r in self.api.refresher.refresh_all(recs, now)]
 
     def batches_with_metadata(self, key: str) -> dict[str, int]:
         """How many batches were created per value of metadata ``key`` (batches without that

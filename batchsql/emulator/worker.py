@@ -9,6 +9,9 @@ meanwhile (writing and uploading its next file) and a poll usually finds it done
 observable changes: a read that comes while the work is under way waits for it on the batch's
 lock, exactly as when another reader is doing it.
 
+With a ``Refresher`` of several processes, the worker hands each large batch to its pool and goes
+on to the next due one, so batches that fall due together are answered side by side.
+
 Only batches created or cancelled through this server are scheduled; any other (a second server
 on the same folder, a restart) is done by its first read, as before.
 """
@@ -22,6 +25,7 @@ import traceback
 from typing import Any
 
 from . import processing
+from .parallel import Refresher
 from .store import Store
 from .timeline import Timeline
 
@@ -29,8 +33,9 @@ from .timeline import Timeline
 class Worker:
     """One daemon thread that refreshes batches at their due moments."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, refresher: Refresher | None = None) -> None:
         self.store = store
+        self.refresher = refresher
         self._due: list[tuple[float, str]] = []  # heap of (emulator time, batch id)
         self._cond = threading.Condition()
         self._stopping = False
@@ -41,7 +46,8 @@ class Worker:
         self._thread.start()
 
     def stop(self) -> None:
-        """Finish the batch under way (its files are half-written otherwise), then end."""
+        """Finish the batch under way in this thread (its files are half-written otherwise),
+        then end. The pool's work is the refresher's to finish (``Refresher.close``)."""
         with self._cond:
             self._stopping = True
             self._cond.notify()
@@ -82,7 +88,9 @@ class Worker:
         while (batch_id := self._next()) is not None:
             try:
                 rec = self.store.load_batch(batch_id)
-                if rec is not None:
-                    processing.refresh(self.store, rec, self.store.now())
+                now = self.store.now()
+                if rec is not None and not (self.refresher is not None
+                                            and self.refresher.start(rec, now)):
+                    processing.refresh(self.store, rec, now)
             except Exception:  # a bug: the read that needs the batch will meet it too
                 traceback.print_exc(file=sys.stderr)
