@@ -10,7 +10,7 @@ import pytest
 from batchsql.errors import WarehouseError
 from batchsql.profiles import load_target
 from batchsql.warehouses import connect
-from batchsql.warehouses.duckdb import DEFAULT_MEMORY_LIMIT
+from batchsql.warehouses.duckdb import DEFAULT_CHECKPOINT_THRESHOLD, DEFAULT_MEMORY_LIMIT
 
 
 def target_with(tmp_path: Path, extra: str = "") -> object:
@@ -41,6 +41,15 @@ def test_memory_is_capped_unless_the_profile_says_otherwise(tmp_path: Path) -> N
     assert default == pytest.approx(float(DEFAULT_MEMORY_LIMIT.removesuffix("MB")), rel=0.05)
     # A plan's read-only connection is capped the same way.
     assert megabytes(setting(tmp_path, "memory_limit", read_only=True)) == default
+
+
+def test_checkpoints_wait_for_more_log_unless_the_profile_says_otherwise(tmp_path: Path) -> None:
+    default = float(DEFAULT_CHECKPOINT_THRESHOLD.removesuffix("MB"))
+    assert megabytes(setting(tmp_path, "checkpoint_threshold")) == pytest.approx(default,
+                                                                               rel=0.05)
+    extra = "settings: {checkpoint_threshold: 16MB}\n"
+    assert megabytes(setting(tmp_path, "checkpoint_threshold", extra=extra)) == pytest.approx(
+        16, rel=0.05)
 
 
 def test_profile_settings_reach_duckdb(tmp_path: Path) -> None:

@@ -31,6 +31,12 @@ _LOCK_PID = re.compile(r"\(PID (\d+)\)")
 #: peak RSS 950 MB under 512MB, 660 MB under 192MB, for about 6% more CPU.
 DEFAULT_MEMORY_LIMIT = "192MB"
 
+#: How much write-ahead log DuckDB gathers before it checkpoints, unless the profile says
+#: otherwise. At DuckDB's 16MB a run checkpoints after nearly every collected batch, each time
+#: rewriting the tables' last, partly filled row groups; at 256MB a 1M-row run spent about 12%
+#: less CPU (37 against 42 s). The log is replayed if the process dies, so nothing is lost.
+DEFAULT_CHECKPOINT_THRESHOLD = "256MB"
+
 
 def _connect(path: str, wait: float) -> duckdb.DuckDBPyConnection:
     """Open a database file, retrying every 0.25 s for ``wait`` s while another process has it.
@@ -104,6 +110,7 @@ class DuckDBWarehouse(Warehouse):
         self.path = str(path)
         self.read_only = read_only
         self.config = {"memory_limit": DEFAULT_MEMORY_LIMIT,
+                       "checkpoint_threshold": DEFAULT_CHECKPOINT_THRESHOLD,
                        **{str(k): _setting(v) for k, v in (settings or {}).items()}}
         self._owned = connection is None
         self._catalog: str | None = None
