@@ -1,6 +1,7 @@
 """The emulator's per-batch fast paths give what the plain code gives, byte for byte: templated
 line parsing (``lines.py``) against ``json.loads``, compiled schema plans (``schema_plan.py``)
-against the schema walker, on varied and broken inputs."""
+against the schema walker, answers worked out once per template against each line's own, on
+varied and broken inputs."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from batchsql.emulator.answers import chat_content
+from batchsql.emulator.answers import chat_completion_json, chat_content
 from batchsql.emulator.lines import LineParser
 from batchsql.emulator.schema_plan import _EnumScores, compile_plan
 from batchsql.emulator.schema_values import RequestError, SchemaValues, TextContext
@@ -202,3 +203,56 @@ def test_enum_scores_survive_their_memo_starting_again(monkeypatch: pytest.Monke
         text = " ".join(rng.choice(vocabulary) for _ in range(rng.randint(0, 30)))
         walked = SchemaValues(RICH, TextContext(text)).value(RICH, "result", "$")
         assert plan.json(TextContext(text)) == json.dumps(walked, ensure_ascii=False)
+
+
+_OTHER_BODIES: list[dict[str, Any]] = [
+    {"response_format": {"type": "json_object"}}, {"response_format": {"type": "text"}},
+    {"n": 2}, {"n": 1.0}, {"n": True}, {"messages": []}, {"response_format": "json"},
+    {"response_format": {"type": "json_schema", "json_schema": {"schema": {}}}},
+    {"response_format": {"type": "json_schema", "json_schema": {"name": "x", "schema": {
+        "type": "object", "properties": {"a": {"$ref": "#/nowhere"}}}}}},
+    {"model": "my-model"}, {"tools": [{"type": "function", "name": "f"}]}]
+
+
+def _shaped(rng: random.Random, i: int, shape: int) -> bytes:
+    """A line of one of several batch shapes, its strings varying where the shape says."""
+    text = rng.choice(STRINGS) + f" {i}"
+    if shape == 0:  # the common one: only the id and the user's text differ
+        line = _line(i, text)
+    elif shape == 1:  # the instructions differ too
+        line = _line(i, text)
+        line["body"]["messages"][0]["content"] = f"Label ticket {i}."
+    elif shape == 2:  # two user turns, one constant
+        line = _line(i, text)
+        line["body"]["messages"].insert(1, {"role": "user", "content": "Hello", "name": "bo"})
+    elif shape == 3:  # the model differs (an estimated one among them)
+        line = _line(i, text, model=rng.choice(["gpt-4o-mini", "gpt-4o", "my-model"]))
+    else:  # other answers and failures: json_object, text, n, no messages, a bad format
+        line = _line(i, text, **_OTHER_BODIES[shape - 4])
+    if rng.random() < 0.1:  # now and then a line of another shape, or a broken one
+        return _variants(rng, i)
+    return json.dumps(line, ensure_ascii=False).encode("utf-8", "surrogatepass")
+
+
+def _answer_or_error(body: Any, **kw: Any) -> Any:
+    try:
+        return chat_completion_json(body, completion_id="chatcmpl-emu1", created=1, **kw)
+    except RequestError as e:
+        return ("error", e.message, e.param, e.code)
+
+
+@pytest.mark.parametrize("shape", range(4 + len(_OTHER_BODIES)))
+def test_templated_answers_are_the_plain_ones(shape: int) -> None:
+    """What chat_completion_json works out once per template gives each line's own answer."""
+    rng, parser, templated = random.Random(shape), LineParser(), 0
+    for i in range(300):
+        try:
+            req = parser.loads(_shaped(rng, i, shape))
+        except ValueError:
+            continue
+        body = req.get("body") if isinstance(req, dict) else None
+        if not isinstance(body, dict):
+            continue
+        templated += parser.template is not None
+        assert _answer_or_error(body, template=parser.template) == _answer_or_error(body), i
+    assert templated > 200
