@@ -8,15 +8,18 @@ from __future__ import annotations
 import json
 import random
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from batchsql.emulator import EmulatorServer, Faults, answers
 from batchsql.emulator.answers import chat_completion_json, chat_content
 from batchsql.emulator.lines import LineParser
 from batchsql.emulator.schema_plan import _EnumScores, compile_plan
 from batchsql.emulator.schema_values import RequestError, SchemaValues, TextContext
-from tests.test_emulator_throughput import SCHEMA, TEXTS
+from tests.test_emulator import client_for, submit
+from tests.test_emulator_throughput import SCHEMA, TEXTS, answers_by_id
 
 CHAT = "/v1/chat/completions"
 STRINGS = [*TEXTS, 'quote " back \\ slash', "tab\tnew\nline", "\u2028\u00e9😊", "\ud800 lone",
@@ -256,3 +259,40 @@ def test_templated_answers_are_the_plain_ones(shape: int) -> None:
         templated += parser.template is not None
         assert _answer_or_error(body, template=parser.template) == _answer_or_error(body), i
     assert templated > 200
+
+
+@pytest.mark.parametrize("faults", [{}, {"fail_rate": 0.2, "duplicate_match": "ticket 3",
+                                         "wrong_answer_match": "ticket 5", "extra_lines": 1}])
+def test_batches_answered_by_template_are_answered_as_line_by_line(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, faults: dict[str, Any]) -> None:
+    """A whole batch of varied shapes (some lines answered 400) gives the same files, counts
+    and usage with the answers' per-template work as without it."""
+    rng = random.Random(7)
+    lines = []
+    for shape in range(4 + len(_OTHER_BODIES)):
+        for i in range(shape * 100, shape * 100 + 12):
+            try:
+                line = json.loads(_shaped(rng, i, shape))
+            except ValueError:
+                continue
+            # Valid requests only (an invalid one fails the batch), and one model a batch.
+            if (isinstance(line.get("custom_id"), str) and "\\ud800" not in json.dumps(line)
+                    and line["body"].get("model") == "gpt-4o-mini"):
+                lines.append(line)
+    lines = list({line["custom_id"]: line for line in lines}.values())
+    shape_of = answers._chat_shape
+    used = []
+    monkeypatch.setattr(answers, "_chat_shape", lambda t: used.append(t) or shape_of(t))
+    results = []
+    for name in ("templated", "plain"):
+        with EmulatorServer(tmp_path / name, faults=Faults(**faults), processes=1) as srv:
+            client = client_for(srv)
+            batch = client.batches.retrieve(submit(client, lines).id)
+            assert batch.status == "completed", batch.errors
+            results.append((answers_by_id(client, batch.output_file_id),
+                            answers_by_id(client, batch.error_file_id),
+                            batch.request_counts, batch.usage))
+        assert used  # the templates were asked about, in this process
+        monkeypatch.setattr(answers, "_chat_shape", lambda t: None)
+    assert results[0] == results[1]
+    assert results[0][1]  # some lines failed, as the plain path fails them
