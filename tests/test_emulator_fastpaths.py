@@ -1,21 +1,25 @@
 """The emulator's per-batch fast paths give what the plain code gives, byte for byte: templated
 line parsing (``lines.py``) against ``json.loads``, compiled schema plans (``schema_plan.py``)
-against the schema walker, on varied and broken inputs."""
+against the schema walker, answers worked out once per template against each line's own, on
+varied and broken inputs."""
 
 from __future__ import annotations
 
 import json
 import random
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from batchsql.emulator.answers import chat_content
+from batchsql.emulator import EmulatorServer, Faults, answers
+from batchsql.emulator.answers import chat_completion_json, chat_content
 from batchsql.emulator.lines import LineParser
 from batchsql.emulator.schema_plan import _EnumScores, compile_plan
 from batchsql.emulator.schema_values import RequestError, SchemaValues, TextContext
-from tests.test_emulator_throughput import SCHEMA, TEXTS
+from tests.test_emulator import client_for, submit
+from tests.test_emulator_throughput import SCHEMA, TEXTS, answers_by_id
 
 CHAT = "/v1/chat/completions"
 STRINGS = [*TEXTS, 'quote " back \\ slash', "tab\tnew\nline", "\u2028\u00e9😊", "\ud800 lone",
@@ -202,3 +206,93 @@ def test_enum_scores_survive_their_memo_starting_again(monkeypatch: pytest.Monke
         text = " ".join(rng.choice(vocabulary) for _ in range(rng.randint(0, 30)))
         walked = SchemaValues(RICH, TextContext(text)).value(RICH, "result", "$")
         assert plan.json(TextContext(text)) == json.dumps(walked, ensure_ascii=False)
+
+
+_OTHER_BODIES: list[dict[str, Any]] = [
+    {"response_format": {"type": "json_object"}}, {"response_format": {"type": "text"}},
+    {"n": 2}, {"n": 1.0}, {"n": True}, {"messages": []}, {"response_format": "json"},
+    {"response_format": {"type": "json_schema", "json_schema": {"schema": {}}}},
+    {"response_format": {"type": "json_schema", "json_schema": {"name": "x", "schema": {
+        "type": "object", "properties": {"a": {"$ref": "#/nowhere"}}}}}},
+    {"model": "my-model"}, {"tools": [{"type": "function", "name": "f"}]}]
+
+
+def _shaped(rng: random.Random, i: int, shape: int) -> bytes:
+    """A line of one of several batch shapes, its strings varying where the shape says."""
+    text = rng.choice(STRINGS) + f" {i}"
+    if shape == 0:  # the common one: only the id and the user's text differ
+        line = _line(i, text)
+    elif shape == 1:  # the instructions differ too
+        line = _line(i, text)
+        line["body"]["messages"][0]["content"] = f"Label ticket {i}."
+    elif shape == 2:  # two user turns, one constant
+        line = _line(i, text)
+        line["body"]["messages"].insert(1, {"role": "user", "content": "Hello", "name": "bo"})
+    elif shape == 3:  # the model differs (an estimated one among them)
+        line = _line(i, text, model=rng.choice(["gpt-4o-mini", "gpt-4o", "my-model"]))
+    else:  # other answers and failures: json_object, text, n, no messages, a bad format
+        line = _line(i, text, **_OTHER_BODIES[shape - 4])
+    if rng.random() < 0.1:  # now and then a line of another shape, or a broken one
+        return _variants(rng, i)
+    return json.dumps(line, ensure_ascii=False).encode("utf-8", "surrogatepass")
+
+
+def _answer_or_error(body: Any, **kw: Any) -> Any:
+    try:
+        return chat_completion_json(body, completion_id="chatcmpl-emu1", created=1, **kw)
+    except RequestError as e:
+        return ("error", e.message, e.param, e.code)
+
+
+@pytest.mark.parametrize("shape", range(4 + len(_OTHER_BODIES)))
+def test_templated_answers_are_the_plain_ones(shape: int) -> None:
+    """What chat_completion_json works out once per template gives each line's own answer."""
+    rng, parser, templated = random.Random(shape), LineParser(), 0
+    for i in range(300):
+        try:
+            req = parser.loads(_shaped(rng, i, shape))
+        except ValueError:
+            continue
+        body = req.get("body") if isinstance(req, dict) else None
+        if not isinstance(body, dict):
+            continue
+        templated += parser.template is not None
+        assert _answer_or_error(body, template=parser.template) == _answer_or_error(body), i
+    assert templated > 200
+
+
+@pytest.mark.parametrize("faults", [{}, {"fail_rate": 0.2, "duplicate_match": "ticket 3",
+                                         "wrong_answer_match": "ticket 5", "extra_lines": 1}])
+def test_batches_answered_by_template_are_answered_as_line_by_line(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, faults: dict[str, Any]) -> None:
+    """A whole batch of varied shapes (some lines answered 400) gives the same files, counts
+    and usage with the answers' per-template work as without it."""
+    rng = random.Random(7)
+    lines = []
+    for shape in range(4 + len(_OTHER_BODIES)):
+        for i in range(shape * 100, shape * 100 + 12):
+            try:
+                line = json.loads(_shaped(rng, i, shape))
+            except ValueError:
+                continue
+            # Valid requests only (an invalid one fails the batch), and one model a batch.
+            if (isinstance(line.get("custom_id"), str) and "\\ud800" not in json.dumps(line)
+                    and line["body"].get("model") == "gpt-4o-mini"):
+                lines.append(line)
+    lines = list({line["custom_id"]: line for line in lines}.values())
+    shape_of = answers._chat_shape
+    used = []
+    monkeypatch.setattr(answers, "_chat_shape", lambda t: used.append(t) or shape_of(t))
+    results = []
+    for name in ("templated", "plain"):
+        with EmulatorServer(tmp_path / name, faults=Faults(**faults), processes=1) as srv:
+            client = client_for(srv)
+            batch = client.batches.retrieve(submit(client, lines).id)
+            assert batch.status == "completed", batch.errors
+            results.append((answers_by_id(client, batch.output_file_id),
+                            answers_by_id(client, batch.error_file_id),
+                            batch.request_counts, batch.usage))
+        assert used  # the templates were asked about, in this process
+        monkeypatch.setattr(answers, "_chat_shape", lambda t: None)
+    assert results[0] == results[1]
+    assert results[0][1]  # some lines failed, as the plain path fails them

@@ -17,6 +17,7 @@ from typing import Any
 
 from batchsql import tokens
 
+from .lines import Template
 from .schema_plan import Plan, compile_plan
 from .schema_values import FIELD_TAG, RequestError, SchemaValues, TextContext
 from .textmatch import digest, estimate_tokens, text_of, trim
@@ -260,9 +261,27 @@ _CHAT_TEMPLATE = (
 _quote = json.encoder.encode_basestring_ascii  # type: ignore[attr-defined]
 
 
-def chat_completion_json(body: dict[str, Any], *, completion_id: str, created: int
-                         ) -> tuple[str, int, int]:
-    """``chat_completion`` serialised with ``json.dumps`` defaults, plus the token counts."""
+def chat_completion_json(body: dict[str, Any], *, completion_id: str, created: int,
+                         template: Template | None = None) -> tuple[str, int, int]:
+    """``chat_completion`` serialised with ``json.dumps`` defaults, plus the token counts.
+
+    ``template``: the LineParser template ``body``'s line was parsed from, if any. What does
+    not depend on the strings that differ between its lines is then worked out once.
+    """
+    if template is not None:
+        if "chat" not in template.memo:
+            template.memo["chat"] = _chat_shape(template)
+        shape = template.memo["chat"]
+        if shape is not None:
+            users, plan, frame_tokens = shape
+            messages = body["messages"]
+            texts = [messages[i]["content"] for i in users]
+            model = body["model"]
+            pt = frame_tokens + sum(tokens.count_text(model, text) for text in texts)
+            content = plan.json(TextContext("\n".join(texts)))
+            ct = _answer_tokens(body, content)
+            return (_CHAT_TEMPLATE % (completion_id, created, _quote(model), _quote(content),
+                                      pt, ct, pt + ct), pt, ct)
     model, n = body.get("model"), body.get("n", 1)
     if not isinstance(model, str) or (n != 1 and "n" in body):
         completion, pt, ct = chat_completion(body, completion_id=completion_id, created=created)
@@ -271,6 +290,43 @@ def chat_completion_json(body: dict[str, Any], *, completion_id: str, created: i
     ct = _answer_tokens(body, content)
     return (_CHAT_TEMPLATE % (completion_id, created, _quote(model), _quote(content), pt, ct,
                               pt + ct), pt, ct)
+
+
+def _chat_shape(template: Template) -> tuple[list[int], Plan, int] | None:
+    """(indexes of the user messages, the schema's plan, the frame's tokens) shared by the
+    lines of ``template``, or None unless its lines take the common road of ``chat_content``
+    (exact token counts, n = 1, a json_schema with a plan, user turns of plain text) and
+    differ in the body only in the text of user turns."""
+    line = template.obj
+    body = line.get("body") if isinstance(line, dict) else None
+    if not isinstance(body, dict):
+        return None
+    model, messages = body.get("model"), body.get("messages")
+    if not isinstance(model, str) or not tokens.is_exact(model) or (
+            "n" in body and body["n"] != 1):
+        return None
+    if not isinstance(messages, list) or not all(isinstance(m, dict) for m in messages):
+        return None
+    users = [i for i, m in enumerate(messages) if m.get("role") == "user"]
+    if not users or not all(isinstance(messages[i].get("content"), str) for i in users):
+        return None
+    varying = {("body", "messages", i, "content") for i in users}
+    if any(path[:1] == ("body",) and path not in varying for path in template.paths):
+        return None
+    try:
+        schema = _schema_of(body["response_format"]) if "response_format" in body else None
+    except RequestError:
+        return None
+    if not schema:
+        return None
+    plan = _plan_for(schema) or _plan_for(schema)  # compiled the second time it is met
+    if plan is None:
+        return None
+    # The frame of _exact_chat_tokens, the same for every line of the template.
+    frame = {k: body[k] for k in ("model", "response_format", "tools") if k in body}
+    frame["messages"] = [{**m, "content": ""} if i in users else m
+                         for i, m in enumerate(messages)]
+    return users, plan, tokens.count_input_tokens(tokens.CHAT, frame)
 
 
 # -- embeddings ---------------------------------------------------------------------------------

@@ -27,11 +27,14 @@ _raw_decode = json.JSONDecoder().raw_decode
 Path = tuple[str | int, ...]
 
 
-class _Template:
+class Template:
     """A line's text cut around some string values, and the object it parses to."""
 
     def __init__(self, text: str, obj: Any, spans: list[tuple[Path, int, int]]) -> None:
         self.obj = obj
+        self.paths = [path for path, _, _ in spans]  # where the lines' strings differ
+        # What callers work out once for all the lines of this template (answers.py).
+        self.memo: dict[str, Any] = {}
         self.chunks = [text[:spans[0][1]]]  # before the first value's opening quote
         for (_, _, end), (_, start, _) in itertools.pairwise(spans):
             self.chunks.append(text[end:start])
@@ -75,12 +78,16 @@ class LineParser:
     """``loads(raw)`` returns what ``json.loads(raw)`` does, and raises what it raises."""
 
     def __init__(self) -> None:
-        self._templates: list[_Template] = []  # the newest first; two cover alternating shapes
+        self._templates: list[Template] = []  # the newest first; two cover alternating shapes
         self._previous: tuple[bytes, Any] | None = None  # the last line json.loads parsed
         self._learned = self._matched = self._lines = 0
+        #: The template the last ``loads`` matched, None when json.loads parsed the line: its
+        #: object is the template's ``obj`` but for the strings at its ``paths``.
+        self.template: Template | None = None
 
     def loads(self, raw: bytes) -> Any:
         self._lines += 1
+        self.template = None
         if self._templates:
             try:
                 # A text that matches starts with '{"' after JSON whitespace: no BOM, no NUL
@@ -92,6 +99,7 @@ class LineParser:
                 obj = template.match(text)
                 if obj is not None:
                     self._matched += 1
+                    self.template = template
                     return obj
         obj = json.loads(raw)
         if isinstance(obj, dict):
@@ -120,7 +128,7 @@ class LineParser:
         wanted = set(differing)
         chosen = [s for s in spans if s[0] in wanted]
         if len(chosen) == len(wanted):
-            self._templates = [_Template(text, obj, chosen), *self._templates[:1]]
+            self._templates = [Template(text, obj, chosen), *self._templates[:1]]
 
 
 def _strings_differ(a: Any, b: Any, path: Path, out: list[Path]) -> bool:

@@ -23,7 +23,7 @@ from typing import Any
 
 from . import answers, quota
 from .faults import Faults
-from .lines import LineParser
+from .lines import LineParser, Template
 from .store import Store
 from .textmatch import estimate_tokens
 from .timeline import (
@@ -249,6 +249,7 @@ def execute(store: Store, rec: dict[str, Any], k: int | None, reason: str | None
                     continue
                 else:
                     req = parser.loads(raw)
+                template = (validator.parser if validator is not None else parser).template
                 i, index = index, index + 1
                 cid, body = req["custom_id"], req["body"]
                 if faults.extra_lines:
@@ -282,7 +283,7 @@ def execute(store: Store, rec: dict[str, Any], k: int | None, reason: str | None
                          if faults.wrong_answer_match is not None
                          and faults.wrong_answer_match in text else None)
                 try:
-                    answer_json, pt, ct = _answer(endpoint, body, h, created, wrong)
+                    answer_json, pt, ct = _answer(endpoint, body, h, created, wrong, template)
                 except answers.RequestError as e:
                     err.write(json.dumps({"id": line_id, "custom_id": cid, "response": {
                         "status_code": 400, "request_id": request_id, "body": {"error": {
@@ -322,10 +323,11 @@ def execute(store: Store, rec: dict[str, Any], k: int | None, reason: str | None
 
 
 def _answer(endpoint: str, body: dict[str, Any], h: str, created: int,
-            wrong: str | None = None) -> tuple[str, int, int]:
+            wrong: str | None = None, template: Template | None = None) -> tuple[str, int, int]:
     """(response body JSON, prompt tokens, completion tokens); RequestError for a bad body.
 
     ``wrong`` replaces the answer (the wrong_answer fault), keeping the rest of the response.
+    ``template``: the LineParser template of the line, for ``chat_completion_json``.
     """
     if endpoint == "/v1/embeddings":
         answer, pt = answers.embeddings(body)
@@ -337,7 +339,7 @@ def _answer(endpoint: str, body: dict[str, Any], h: str, created: int,
         return json.dumps(answer), pt, 0
     if wrong is None:
         return answers.chat_completion_json(body, completion_id=f"chatcmpl-emu{h[:24]}",
-                                            created=created)
+                                            created=created, template=template)
     completion, pt, _ = answers.chat_completion(body, completion_id=f"chatcmpl-emu{h[:24]}",
                                                 created=created)
     for choice in completion["choices"]:
