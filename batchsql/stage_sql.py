@@ -89,10 +89,8 @@ def unspooled(pending: exp.Select, key: Sequence[str]) -> exp.Select:
     Parameters: the pending query's, then this run's id. Rows that did not render have no
     body to send and are left out.
     """
-    elsewhere = exp.or_(col("_spool").is_(exp.null()),
-                        exp.NEQ(this=col("_spool"), expression=param()))
     return (exp.select(*(col(k) for k in key)).from_(pending.subquery(alias("p")))
-            .where(col("_error").is_(exp.null())).where(elsewhere))
+            .where(_unspooled()))
 
 
 def count_pending(pending: exp.Select) -> exp.Select:
@@ -100,11 +98,15 @@ def count_pending(pending: exp.Select) -> exp.Select:
 
     Parameters: this run's id (it comes first in the text), then the pending query's.
     """
-    elsewhere = exp.and_(col("_error").is_(exp.null()), exp.or_(
-        col("_spool").is_(exp.null()), exp.NEQ(this=col("_spool"), expression=param())))
     return exp.select(exp.Count(this=exp.Star()), exp.Count(this=exp.Case(
-        ifs=[exp.If(this=elsewhere, true=exp.Literal.number(1))]))).from_(
+        ifs=[exp.If(this=_unspooled(), true=exp.Literal.number(1))]))).from_(
         pending.subquery(alias("p")))
+
+
+def _unspooled() -> exp.Expression:
+    """A row to send whose body another run rendered (parameter: this run's id)."""
+    return exp.and_(col("_error").is_(exp.null()), exp.or_(
+        col("_spool").is_(exp.null()), exp.NEQ(this=col("_spool"), expression=param())))
 
 
 def delete_unspooled(stage: exp.Table, pending: exp.Select, key: Sequence[str]) -> exp.Delete:

@@ -97,6 +97,33 @@ def input_files(workdir: Path, total: int, per_file: int) -> list[Path]:
 
 # -- the emulator process -------------------------------------------------------------------
 
+
+def process_tree(root: int) -> list[int]:
+    """A process and its live descendants (Linux /proc)."""
+    out, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        out.append(pid)
+        try:
+            for task in Path(f"/proc/{pid}/task").iterdir():
+                todo += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            continue  # ended meanwhile
+    return out
+
+
+def tree_cpu_seconds(root: int) -> float:
+    """CPU seconds of a process and its descendants, live ones and those it waited for."""
+    ticks = 0
+    for pid in process_tree(root):
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += sum(int(f) for f in fields[11:15])  # utime stime cutime cstime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 class Emulator:
     """``batchsql emulator serve`` in its own process, with its CPU time and peak RSS.
 
@@ -119,26 +146,10 @@ class Emulator:
 
     def pids(self) -> list[int]:
         """The server and its live descendants."""
-        out, todo = [], [self.proc.pid]
-        while todo:
-            pid = todo.pop()
-            out.append(pid)
-            try:
-                for task in Path(f"/proc/{pid}/task").iterdir():
-                    todo += [int(c) for c in (task / "children").read_text().split()]
-            except OSError:
-                continue  # ended meanwhile
-        return out
+        return process_tree(self.proc.pid)
 
     def cpu_seconds(self) -> float:
-        ticks = 0
-        for pid in self.pids():
-            try:
-                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            ticks += sum(int(f) for f in fields[11:15])  # utime stime cutime cstime
-        return ticks / os.sysconf("SC_CLK_TCK")
+        return tree_cpu_seconds(self.proc.pid)
 
     def _status_mb(self, key: str) -> float:
         total = 0.0

@@ -32,7 +32,7 @@ REPO = BENCH.parent
 if str(REPO) not in sys.path:  # run as a script: make `bench` importable
     sys.path.insert(0, str(REPO))
 
-from bench import reference  # noqa: E402  (stdlib-only at import time)
+from bench import emulator_micro, reference  # noqa: E402  (stdlib-only at import time)
 
 PHASES = ("select", "render", "encode", "upload", "provider", "download", "reconcile",
           "write")
@@ -170,28 +170,8 @@ class Emulator:
             raise BenchError(f"the emulator did not start; see {log}")
 
     def cpu_seconds(self) -> float:
-        """CPU seconds of the emulator so far: its threads, and any worker processes (live
-        ones and those it has waited for)."""
-        ticks = 0
-        for pid, fields in _processes().items():
-            if pid == self.proc.pid:
-                ticks += sum(int(f) for f in fields[11:15])  # utime stime cutime cstime
-            elif self._descends(pid, fields):
-                ticks += int(fields[11]) + int(fields[12])
-        return ticks / os.sysconf("SC_CLK_TCK")
-
-    def _descends(self, pid: int, fields: list[str]) -> bool:
-        seen = {pid}
-        parent = int(fields[1])
-        while parent > 1 and parent not in seen:
-            if parent == self.proc.pid:
-                return True
-            seen.add(parent)
-            try:
-                parent = int(_stat(parent)[1])
-            except (OSError, IndexError, ValueError):
-                return False
-        return False
+        """CPU seconds of the emulator so far: its threads, and its worker processes."""
+        return emulator_micro.tree_cpu_seconds(self.proc.pid)
 
     def peak_rss_mb(self) -> float:
         """The emulator's peak resident set so far (VmHWM), in MiB."""
@@ -212,20 +192,6 @@ class Emulator:
         if self.proc.stdout is not None:
             self.proc.stdout.close()
         self.log.close()
-
-
-def _stat(pid: int) -> list[str]:
-    """The fields of /proc/<pid>/stat after the command name (which may hold spaces)."""
-    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-
-
-def _processes() -> dict[int, list[str]]:
-    out = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            with contextlib.suppress(OSError, IndexError):
-                out[int(entry.name)] = _stat(int(entry.name))
-    return out
 
 
 # --------------------------------------------------------------------------- project setup
