@@ -99,6 +99,15 @@ def drop_table(table: exp.Table) -> exp.Drop:
     return exp.Drop(tables=[table.copy()], kind="TABLE", exists=True)
 
 
+def create_table_as(table: exp.Table, query: exp.Query) -> exp.Create:
+    """CREATE TABLE ... AS a query (the caller drops an earlier one first)."""
+    return exp.Create(this=table.copy(), kind="TABLE", expression=query.copy())
+
+
+def select_all(table: exp.Table) -> exp.Select:
+    return exp.select("*").from_(table.copy())
+
+
 def select_source(source_sql: str | None, source_table: str | None,
                   dialect: str | None = None) -> exp.Query:
     """The spec's source as a query: its SQL as written, or every column of its table."""
@@ -268,6 +277,16 @@ def reuse_answers(pending: exp.Select, output: exp.Table, key: Sequence[str],
                "_input_tokens", "_output_tokens", "_cost_usd", "_run_id", "_collected_at",
                "_dedup", "_saved_usd"]
     return insert_select(output, columns, query)
+
+
+def drop_reused(snapshot: exp.Table, output: exp.Table, key: Sequence[str]) -> exp.Delete:
+    """Rows of a pending-rows snapshot that ``reuse_answers`` has just answered (parameter: the
+    run id): they are pending no more."""
+    reused = (exp.select(exp.Literal.number(1)).from_(output.copy().as_(alias("o")))
+              .where(eq_keys(key, "o", "p"))
+              .where(col("_run_id", "o").eq(param()))
+              .where(col("_dedup", "o").eq(exp.Literal.string(REUSED))))
+    return exp.delete(snapshot.copy().as_(alias("p")), where=exp.Exists(this=reused))
 
 
 def given_up(stage: exp.Table, output: exp.Table, key: Sequence[str],

@@ -211,6 +211,11 @@ def statements(dialect: str) -> dict[str, exp.Expression]:
                                                                  dedup=True, ordered=False)
     out["shared_rows"] = sql.shared_rows(pending, KEY)
     out["count_pending"] = sql.count_rows(pending)
+    if dialect in ("duckdb", "postgres"):  # the warehouses with snapshot tables
+        snapshot = sql.sibling(output, "_batchsql_ticket_labels_pending")
+        out["create_pending_snapshot"] = sql.create_table_as(snapshot, pending)
+        out["read_pending_snapshot"] = sql.select_all(snapshot)
+        out["drop_reused"] = sql.drop_reused(snapshot, output, KEY)
     out["count_stage"] = sql.count_rows(stage)
     out["sample_requests"] = sql.sample_requests(pending, KEY, 3)
     out["reuse_answers"] = sql.reuse_answers(pending, output, KEY, values)

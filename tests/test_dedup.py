@@ -66,6 +66,21 @@ def test_an_earlier_answer_is_reused_without_a_provider_call(project: Project) -
     assert (third.selected, third.reused, third.submitted) == (0, 0, 0)
 
 
+@EVERYWHERE
+def test_a_rerun_reuses_some_pending_rows_and_sends_only_the_others(project: Project) -> None:
+    project.run()
+    new = (14, "A question nobody asked before", "Where is the fine print?")
+    project.write_tickets([*TICKETS, (12, *TICKETS[2][1:]), new])
+    again = project.run()
+    # Where the pending rows are snapshot once per pass, the reused row leaves the snapshot.
+    assert (again.selected, again.reused, again.submitted) == (2, 1, 1)
+    assert project.emulator.stats()["batches_created"] == 2
+    rows = project.query("select ticket_id, _status, _dedup, _batch_id is null "
+                         "from analytics.labels where ticket_id in (12, 14) order by ticket_id")
+    assert rows == [(12, "succeeded", "reused", True), (14, "succeeded", None, False)]
+    assert project.run().selected == 0
+
+
 def test_a_reused_copy_of_a_shared_answer_saves_what_the_request_cost(
         project: Project) -> None:
     project.write_tickets([*TICKETS, *COPIES])

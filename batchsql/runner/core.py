@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import os
 import socket
@@ -36,6 +37,15 @@ from batchsql.warehouses.base import Warehouse
 
 Event = Callable[[str, dict[str, Any]], None]
 
+
+
+@dataclass
+class Pending:
+    """A submit pass's pending rows: a query for them with its parameters, and how many."""
+
+    query: exp.Select
+    params: list[Any]
+    rows: int = 0
 
 
 @dataclass
@@ -125,6 +135,9 @@ class Runner:
         inputs = sql.sibling(self.output, f"_batchsql_{self.output.name}_input")
         self.collect_stage = wh.transient_table(collect) or collect
         self.inputs = wh.transient_table(inputs) or inputs
+        #: Where a submit pass keeps its pending rows (None: it queries them each time).
+        self.snapshot = wh.snapshot_table(
+            sql.sibling(self.output, f"_batchsql_{self.output.name}_pending"))
         self.temporary = self.collect_stage is not collect
         self.view = sql.sibling(self.output, f"{self.output.name}_current")
         self.key = list(spec.source.key)
@@ -163,11 +176,9 @@ class Runner:
                 self.collector.collect(summary)
                 self.emit("rendering", {})
                 self.render_stage()
-                pending = self.pending_in_spool(exclude_run=False)
-                if self.spec.dedup and pending:
-                    # Each reused row was pending and is answered now (one answer per row).
-                    self.reuse_answers(summary)
-                    pending -= summary.reused
+                pending = self.select_pending(exclude_run=False)
+                if self.spec.dedup and pending.rows:
+                    self.reuse_answers(summary, pending)
                 self.submit_pass(summary, first=True, pending=pending)
                 if wait:
                     self.wait(summary, max_wait=max_wait)
@@ -247,21 +258,37 @@ class Runner:
                      self.inputs, self._described, self._key_types, self.phases, self.bodies,
                      self.run_id, temporary=self.temporary, redo=again)
 
-    def pending_in_spool(self, *, exclude_run: bool) -> int:
-        """How many rows are pending, once those an earlier run rendered are rendered again.
+    def select_pending(self, *, exclude_run: bool) -> Pending:
+        """This pass's pending rows: how many, and a query for them.
 
-        One query counts both; rendering again is rare (rows to retry, rows a budget or the
-        token quota left for later). ``exclude_run``: for a later submit pass.
+        Pending rows that an earlier run rendered are rendered again first (rows to retry, rows
+        a budget or the token quota left for later): their bodies must be in this run's body
+        file. One query counts both. ``exclude_run``: for a later submit pass.
+
+        Where the warehouse has snapshot tables, the pending-rows query (an anti-join of the
+        stage with every outcome: the costliest query of a rerun) runs once per pass, and the
+        pass reads its result.
         """
+        pending = self._snapshot(exclude_run)
+        with self.phases("select"):
+            total, unspooled = self.wh.fetch(stage_sql.count_pending(pending.query),
+                                             [self.run_id, *pending.params])[0]
+        if unspooled:
+            self.render_stage(redo=pending.query, params=pending.params)
+            pending = self._snapshot(exclude_run)
+            total = self.count_pending(pending.query, pending.params)
+        pending.rows = int(total)
+        return pending
+
+    def _snapshot(self, exclude_run: bool) -> Pending:
         query = self.pending(exclude_run=exclude_run)
         params = [self.run_id] if exclude_run else []
+        if self.snapshot is None:
+            return Pending(query, params)
         with self.phases("select"):
-            total, unspooled = self.wh.fetch(stage_sql.count_pending(query),
-                                             [self.run_id, *params])[0]
-        if not unspooled:
-            return int(total)
-        self.render_stage(redo=query, params=params)
-        return self.count_pending(query, params)
+            self.wh.execute(sql.drop_table(self.snapshot))
+            self.wh.execute(sql.create_table_as(self.snapshot, query), params)
+        return Pending(sql.select_all(self.snapshot), [])
 
     def check_budget(self) -> None:
         """A budget needs a price: refuse to start rather than spend blind."""
@@ -279,16 +306,23 @@ class Runner:
         history = (int(row[0]), float(row[1])) if row[0] else None
         return output_estimate(self.spec, history)
 
-    def reuse_answers(self, summary: RunSummary) -> None:
-        """Pending rows whose exact request was answered before get that answer, for free."""
-        pending = self.pending()
+    def reuse_answers(self, summary: RunSummary, pending: Pending) -> None:
+        """Pending rows whose exact request was answered before get that answer, for free.
+
+        They are pending no more: ``pending`` is updated.
+        """
         values = [n for n, _ in outputs.value_columns(self.spec)]
         stamp = now()
         with self.phases("write"), self.wh.transaction():
-            self.wh.execute(sql.reuse_answers(pending, self.output, self.key, values),
-                            [summary.run_id, stamp])
+            self.wh.execute(sql.reuse_answers(pending.query, self.output, self.key, values),
+                            [*pending.params, summary.run_id, stamp])
             row = self.wh.fetch(sql.reused_figures(self.output), [summary.run_id])[0]
         summary.reused = int(row[0])
+        pending.rows -= summary.reused
+        if summary.reused and self.snapshot is not None:
+            with self.phases("select"):
+                self.wh.execute(sql.drop_reused(self.snapshot, self.output, self.key),
+                                [summary.run_id])
         if summary.reused:
             summary.outcomes["succeeded"] = summary.outcomes.get("succeeded", 0) + summary.reused
             self.emit("reused", {"rows": summary.reused,
@@ -298,16 +332,31 @@ class Runner:
         return int(self.wh.fetch(sql.given_up(self.stage, self.output, self.key,
                                               self.spec.max_attempts))[0][0])
 
-    def submit_pass(self, summary: RunSummary, *, first: bool, pending: int | None = None) -> int:
+    def submit_pass(self, summary: RunSummary, *, first: bool,
+                    pending: Pending | None = None) -> int:
         """Submit pending rows under the limits; returns how many rows were left for later.
 
         Later passes (while waiting, as the token quota frees up) skip rows that already have
         an outcome from this run: a row that failed is retried by the next run, not this one.
-        ``pending``: how many rows are pending, when the caller has just counted them.
+        ``pending``: the pass's pending rows, when the caller has just selected them.
         """
-        query = self.pending(exclude_run=not first)
-        params = [] if first else [summary.run_id]
-        rows = self.pending_in_spool(exclude_run=not first) if pending is None else pending
+        if pending is None:
+            pending = self.select_pending(exclude_run=not first)
+        try:
+            left = self._submit(summary, first, pending)
+        except BaseException:
+            with contextlib.suppress(BatchsqlError):  # the error to report is the first one
+                self._drop_snapshot()
+            raise
+        self._drop_snapshot()
+        return left
+
+    def _drop_snapshot(self) -> None:
+        if self.snapshot is not None:
+            self.wh.execute(sql.drop_table(self.snapshot))
+
+    def _submit(self, summary: RunSummary, first: bool, pending: Pending) -> int:
+        query, params, rows = pending.query, pending.params, pending.rows
         if first:  # rows reused just before were pending too
             summary.selected = rows + summary.reused
             self.emit("selected", {"rows": summary.selected})

@@ -225,7 +225,7 @@ def render_stage(wh: Warehouse, spec: Spec, prompt: Prompt, renderer: Renderer,
     Rows whose template inputs are unchanged keep their rendered request (see ``stage_sql``);
     only new and changed rows are rendered, their bodies going to ``bodies`` (``spool`` names
     it in the stage). ``redo`` (a statement and its parameters) deletes stage rows of a stage
-    this run already brought up to date, to render them again (see ``Runner.pending_in_spool``):
+    this run already brought up to date, to render them again (see ``Runner.select_pending``):
     the source is not hashed and checked a second time then.
     """
     key = list(spec.source.key)

@@ -94,6 +94,12 @@ class Warehouse(ABC):
         """
         return None
 
+    def snapshot_table(self, table: exp.Table) -> exp.Table | None:
+        """A session-private table that holds a query's result for several later reads,
+        ``stream`` included (one submit pass's pending rows), or None where computing the query
+        again costs less than writing its result down."""
+        return None
+
     def scratch_table(self, name: str) -> exp.Table:
         """A table the caller may create, fill and drop for its own bookkeeping.
 

@@ -84,6 +84,9 @@ def _apply(con: duckdb.DuckDBPyConnection, settings: dict[str, Any]) -> None:
 
 _OPTION = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
+#: The in-memory database that holds snapshot tables (see ``snapshot_table``).
+_SNAPSHOTS = "_batchsql_snapshots"
+
 
 def _setting(value: Any) -> Any:
     """A profile value as DuckDB takes it (YAML gives bools and numbers as such)."""
@@ -170,6 +173,13 @@ class DuckDBWarehouse(Warehouse):
         # A temporary table belongs to this connection: only statements run on it (never the
         # cursors `stream` opens) may read it.
         return exp.table_(exp.to_identifier(table.name, quoted=True), db="main", catalog="temp")
+
+    def snapshot_table(self, table: exp.Table) -> exp.Table | None:
+        # An in-memory database attached to this one: unlike a temporary table, the cursors
+        # `stream` opens see it, and unlike a table in the file, its rows are never logged.
+        self.execute(f"attach if not exists ':memory:' as {_quote_ident(_SNAPSHOTS)}")
+        return exp.table_(exp.to_identifier(table.name, quoted=True), db="main",
+                          catalog=exp.to_identifier(_SNAPSHOTS, quoted=True))
 
     def scratch_table(self, name: str) -> exp.Table:
         if not self.read_only:

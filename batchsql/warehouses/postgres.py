@@ -212,6 +212,10 @@ class PostgresWarehouse(Warehouse):
         return exp.table_(exp.to_identifier(table.name, quoted=True),
                           db=exp.to_identifier("pg_temp"))
 
+    def snapshot_table(self, table: exp.Table) -> exp.Table | None:
+        # `stream` reads on this session, which sees its own temporary tables.
+        return self.transient_table(table)
+
     def scratch_table(self, name: str) -> exp.Table:
         if not self.read_only:
             return super().scratch_table(name)

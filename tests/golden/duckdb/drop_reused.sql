@@ -1,0 +1,17 @@
+-- batchsql golden SQL: drop_reused, duckdb dialect.
+-- Regenerate: BATCHSQL_UPDATE_GOLDEN=1 python -m pytest tests/test_golden_sql.py
+DELETE FROM "analytics"."_batchsql_ticket_labels_pending" AS "p"
+WHERE
+  EXISTS(
+    SELECT
+      1
+    FROM "analytics"."ticket_labels" AS "o"
+    WHERE
+      (
+        (
+          "o"."Region" = "p"."Region" AND "o"."Order ID" = "p"."Order ID"
+        )
+        AND "o"."_run_id" = ?
+      )
+      AND "o"."_dedup" = 'reused'
+  );

@@ -1,0 +1,7 @@
+-- batchsql golden SQL: read_pending_snapshot, postgres dialect.
+-- Regenerate: BATCHSQL_UPDATE_GOLDEN=1 python -m pytest tests/test_golden_sql.py
+-- Placeholders are %s (psycopg). A view can only gain columns at its end on CREATE OR REPLACE
+-- VIEW: the output table only ever gains columns, at its end.
+SELECT
+  *
+FROM "analytics"."_batchsql_ticket_labels_pending";
