@@ -10,17 +10,21 @@ run (an anonymous temporary file: a crash leaves nothing behind), so a row rende
 earlier run is rendered again before it is sent (see ``Runner.render_stage``).
 
 The file holds the bodies' UTF-8 bytes end to end; their offsets stay in memory (8 bytes a row).
+A thread writes them (see ``batchsql.appender``), while the next slice renders.
 """
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from batchsql.appender import Appender
 from batchsql.errors import BatchsqlError
 
 #: Bodies that lie closer than this in the file are read with one read call.
@@ -32,12 +36,13 @@ class BodyFile:
 
     def __init__(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
+        self.folder = folder
         # Deleted on close, and by the system if the process dies.
         self._file = tempfile.TemporaryFile(  # noqa: SIM115 - closed by close()
             dir=folder, prefix="batchsql-bodies-", buffering=0)
         #: Byte offset of each row's body, and one past the last, as appended slices.
         self._ends: list[np.ndarray] = [np.zeros(1, np.int64)]
-        self._size = 0
+        self._appender = Appender(self._file)
 
     @property
     def rows(self) -> int:
@@ -52,11 +57,11 @@ class BodyFile:
         first, n = self.rows, len(bodies)
         offsets = np.frombuffer(bodies.buffers()[1], np.int64, n + 1, bodies.offset * 8)
         start, stop = int(offsets[0]), int(offsets[-1])
+        base = self._appender.size
         if stop > start:
-            self._file.seek(self._size)
-            self._file.write(memoryview(bodies.buffers()[2])[start:stop])  # type: ignore[arg-type]
-        self._ends.append(offsets[1:] - start + self._size)
-        self._size += stop - start
+            data = memoryview(bodies.buffers()[2])[start:stop]  # type: ignore[arg-type]
+            self._io(self._appender.write, data)  # the view keeps the Arrow buffer alive
+        self._ends.append(offsets[1:] - start + base)
         seqs = pa.array(np.arange(first, first + n, dtype=np.int64))
         return seqs if bodies.null_count == 0 else pc.if_else(bodies.is_valid(), seqs, None)
 
@@ -65,6 +70,7 @@ class BodyFile:
         want = np.asarray(seqs, dtype=np.int64)
         if len(want) == 0:
             return pa.array([], pa.string())
+        self._io(self._appender.flush)
         offsets = self._offsets()
         if want.min() < 0 or want.max() >= len(offsets) - 1:
             raise IndexError("a row number outside the body file")
@@ -117,7 +123,14 @@ class BodyFile:
 
     def close(self) -> None:
         """Close the file (which deletes it)."""
-        self._file.close()
+        with contextlib.suppress(OSError):  # a failed write was reported, or is moot now
+            self._appender.close()
+
+    def _io(self, call: Callable[..., object], *args: object) -> None:
+        try:
+            call(*args)
+        except OSError as e:  # disk full, say
+            raise BatchsqlError(f"cannot write request bodies in {self.folder}: {e}") from e
 
     def _offsets(self) -> np.ndarray:
         if len(self._ends) > 1:

@@ -12,12 +12,14 @@ import json
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from batchsql import plan, tokens
+from batchsql.appender import Appender
 
 #: Called with (batch_uuid, file path or None in a dry run, request map, file bytes,
 #: estimated input tokens).
@@ -87,13 +89,15 @@ class ChunkWriter:
 
     def _open(self) -> None:
         self.batch_uuid = plan.new_batch_uuid()
+        self.handle: BinaryIO | Appender
         if self.folder is None:
             self.path: Path | None = None
             self.handle = open(os.devnull, "wb")  # noqa: SIM115 - closed in _flush
         else:
             self.folder.mkdir(parents=True, exist_ok=True)
             self.path = self.folder / f"{self.batch_uuid}.jsonl"
-            self.handle = open(self.path, "wb")  # noqa: SIM115 - closed in _flush
+            # Written by a thread while the next rows are encoded; closed (all written) in _flush.
+            self.handle = Appender(open(self.path, "wb", buffering=0))  # noqa: SIM115
         self.chunk = plan.Chunk(self.limits)
         self.pieces: list[pa.Table] = []
         self.est_tokens = 0

@@ -82,3 +82,41 @@ def test_attach_puts_each_body_in_place_of_its_address(tmp_path: Path) -> None:
         # A row to send whose body another run rendered: a bug, refused before anything is sent.
         with pytest.raises(BatchsqlError, match="not rendered by this run"):
             bodies.attach(stage_rows([0], ["old"], [None]), "run")
+
+
+def test_reads_wait_for_the_writer_and_see_every_body_appended(tmp_path: Path) -> None:
+    """Appends return at once (a thread writes); a read between appends sees all of them,
+    even when the caller dropped the arrays it appended."""
+    with BodyFile(tmp_path) as bodies:
+        expected: list[str] = []
+        for round_ in range(20):
+            values = [f"{round_}-{i}-" + "b" * 20_000 for i in range(50)]
+            bodies.append(pa.array(values))  # the only reference to this array
+            expected += values
+            picked = np.array([len(expected) - 1, 0, len(expected) // 2], np.int64)
+            assert bodies.read(picked).to_pylist() == [expected[i] for i in picked]
+        assert bodies.read(np.arange(len(expected))).to_pylist() == expected
+
+
+def test_a_failed_write_is_reported_not_read_back_as_garbage(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = []
+
+    def disk_full(fd: int, data: memoryview, offset: int) -> int:
+        calls.append(offset)
+        if len(calls) > 1:
+            raise OSError(28, "No space left on device")
+        return real(fd, data, offset)
+
+    real = os.pwrite
+    monkeypatch.setattr("batchsql.appender.os.pwrite", disk_full)
+    bodies = BodyFile(tmp_path)
+    bodies.append(pa.array(["first"]))
+    bodies.append(pa.array(["second"]))
+    with pytest.raises(BatchsqlError, match="No space left on device") as failed:
+        bodies.read(np.array([0]))
+    assert str(tmp_path) in str(failed.value)
+    with pytest.raises(BatchsqlError):  # and every later append too
+        bodies.append(pa.array(["third"]))
+    bodies.close()
+    assert list(tmp_path.iterdir()) == []
