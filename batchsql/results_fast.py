@@ -34,19 +34,18 @@ deep (``parse_line`` lets it escape, failing the whole collect); SQL reads such 
 from __future__ import annotations
 
 import json
-import queue
 import sys
-import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from batchsql import outputs
+from batchsql.ahead import read_ahead
 from batchsql.pricing import BATCH_DISCOUNT, Price
 from batchsql.reconcile import ANSWER_COLUMN, EMBEDDING_COLUMN, SUCCEEDED, parse_line
 from batchsql.spec import Column, Spec, answer_kind
@@ -100,7 +99,7 @@ def outcome_slices(paths: Sequence[Path], spec: Spec, price: Price | None, *,
     blocks = (_prepare(lines, newline) for path in paths
               for lines, newline in _blocks(Path(path), BLOCK_BYTES))
     with duckdb.connect() as con:
-        for block in _ahead(blocks):
+        for block in read_ahead(blocks, name="batchsql-results-reader"):
             for start in range(0, len(block.lines), rows_per_slice):
                 table = reader.outcomes(con, block.slice(start, rows_per_slice), stats)
                 if table.num_rows:
@@ -197,54 +196,6 @@ def _prepare(lines: pa.Array, last_newline: bool) -> _Block:
     for guard in _LINE_GUARDS:
         cand = pc.and_not(cand, pc.match_substring_regex(text, guard))
     return _Block(lines, text, cand, all_utf8, last_newline)
-
-
-_T = TypeVar("_T")
-
-
-def _ahead(items: Iterator[_T], depth: int = 1) -> Iterator[_T]:
-    """`items`, made in a thread up to `depth` ahead: reading overlaps with the SQL.
-
-    pyarrow and file reads release the GIL, so this uses a second core when there is one.
-    """
-    out: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-
-    def put(kind: str, value: Any) -> bool:
-        while not stop.is_set():
-            try:
-                out.put((kind, value), timeout=0.05)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def produce() -> None:
-        try:
-            for item in items:
-                if not put("item", item):
-                    return
-            put("done", None)
-        except BaseException as e:  # handed to the consumer, raised there
-            put("error", e)
-        finally:
-            close = getattr(items, "close", None)
-            if close is not None:
-                close()
-
-    thread = threading.Thread(target=produce, name="results_fast-reader", daemon=True)
-    thread.start()
-    try:
-        while True:
-            kind, value = out.get()
-            if kind == "done":
-                return
-            if kind == "error":
-                raise value
-            yield value
-    finally:
-        stop.set()
-        thread.join()
 
 
 # -- SQL -----------------------------------------------------------------------------------------

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import threading
+from pathlib import Path
 
 import pyarrow as pa
 import pytest
 
 from batchsql import api
 from batchsql.emulator import Faults
-from batchsql.errors import SpecError
+from batchsql.errors import ProviderError, SpecError
 from batchsql.plan import Limits
 from batchsql.providers import OpenAIProvider
 from batchsql.runner import Runner
@@ -168,6 +170,40 @@ def test_chunking_and_collecting_twice_adds_nothing(project: Project) -> None:
     assert count == [(N, N)]
     provider.close()
     wh.close()
+
+
+def test_a_failed_download_keeps_the_batches_before_it_and_a_rerun_collects_the_rest(
+        project: Project) -> None:
+    """Result files are read a batch ahead, in a thread: a failure there still stops the
+    collection at that batch, after the batches before it are written."""
+    spec = load_spec(project.spec)
+
+    class Flaky(OpenAIProvider):
+        MAX_REQUESTS = 3
+        downloads = 0
+
+        def download(self, file_id: str, dest: Path) -> Path:
+            Flaky.downloads += 1
+            if Flaky.downloads == 2:
+                raise ProviderError("provider unavailable: HTTP 503", transient=True)
+            return super().download(file_id, dest)
+
+    wh = project.connect()
+    provider = Flaky(api_key="x", base_url=project.emulator.base_url)
+    runner = Runner(spec, wh, provider, work_dir=project.dir / ".batchsql", poll_interval=0.2)
+    with pytest.raises(ProviderError, match="HTTP 503"):
+        runner.run()
+    assert wh.fetch("select status, count(*) from analytics._batchsql_batches "
+                    "group by 1 order by 1") == [("collected", 1), ("submitted", 2)]
+    assert wh.fetch("select count(*) from analytics.labels") == [(3,)]
+    ours = ("batchsql-collect-reader", "batchsql-results-reader", "batchsql-appender")
+    assert [t.name for t in threading.enumerate() if t.name in ours] == []
+    provider.close()
+    wh.close()
+    again = project.run()
+    assert (again.selected, again.submitted, again.collected_batches) == (0, 0, 2)
+    assert project.query("select count(*), count(distinct ticket_id) from analytics.labels "
+                         "where _status = 'succeeded'") == [(N, N)]
 
 
 def test_template_naming_a_missing_column_is_refused_before_upload(project: Project) -> None:

@@ -7,10 +7,15 @@ in one transaction that first deletes whatever an interrupted attempt left for t
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import pyarrow as pa
+
 from batchsql import outputs, sql
+from batchsql.ahead import read_ahead
 from batchsql.errors import BatchsqlError, ProviderError
 from batchsql.providers.base import BatchInfo
 from batchsql.reconcile import CANCELLED, EXPIRED, FAILED, MISSING, Outcome
@@ -42,16 +47,25 @@ class Collector:
                 f"spec '{self.r.spec.name}' has {len(renamed)} batch(es) in flight for output "
                 f"table {renamed[0]['output_table']}; collect them (run with the old "
                 "output.table) or `batchsql cancel` them before renaming output.table")
-        freed = 0
+        finished = []
         for batch in self.r.state.open_batches(self.r.spec.output.table):
             self.r.heartbeat()
             with self.r.phases("provider"):
                 info = self.refresh(batch)
-            if info is None or not info.terminal:
-                continue
-            self.collect_batch(summary, batch, info)
-            freed += not _quota_refused(info)
-        return freed
+            if info is not None and info.terminal:
+                finished.append((batch, info))
+        if not finished:
+            return 0
+        # A thread downloads and parses the next batch's results while this one's outcomes
+        # are written; the writing stays in this thread, in the order of the batches.
+        results = read_ahead(self.results(finished), depth=2, name="batchsql-collect-reader")
+        try:
+            for batch, info in finished:
+                self.r.heartbeat()
+                self.collect_batch(summary, batch, info, results)
+        finally:
+            results.close()
+        return sum(not _quota_refused(info) for _, info in finished)
 
     def refresh(self, batch: dict[str, Any], *, adopt_only: bool = False) -> BatchInfo | None:
         """The provider's view of an open batch (resolving an unfinished intent first)."""
@@ -81,18 +95,36 @@ class Collector:
                                "completed": info.completed, "failed": info.failed})
         return info
 
-    def collect_batch(self, summary: RunSummary, batch: dict[str, Any],
-                      info: BatchInfo) -> None:
-        """Download a finished batch's files and write one outcome row per request, once."""
+    def results(self, finished: list[tuple[dict[str, Any], BatchInfo]]) -> Iterator[Result]:
+        """Each finished batch's result files, downloaded, then their outcome tables.
+
+        Per batch: a ``Result`` with the files, one per slice of outcomes, one with neither.
+        """
+        for batch, info in finished:
+            folder = self.r.spool / batch["batch_uuid"]
+            files = [self._fetch(fid, folder / f"{name}.jsonl") for name, fid in
+                     (("output", info.output_file_id), ("errors", info.error_file_id)) if fid]
+            yield Result(files=files)
+            for table in outcome_slices(files, self.r.spec, self.r.price):
+                yield Result(table=table)
+            yield Result()
+
+    def collect_batch(self, summary: RunSummary, batch: dict[str, Any], info: BatchInfo,
+                      results: Iterator[Result] | None = None) -> None:
+        """Download a finished batch's files and write one outcome row per request, once.
+
+        ``results``: where ``results([(batch, info), ...])`` is being read, at this batch.
+        """
         r = self.r
         r.submitter.recheck(batch, info)
         folder = r.spool / batch["batch_uuid"]
-        with r.phases("download"):
-            files = [self._fetch(fid, folder / f"{name}.jsonl") for name, fid in
-                     (("output", info.output_file_id), ("errors", info.error_file_id)) if fid]
+        if results is None:
+            results = self.results([(batch, info)])
         phases = r.phases
+        with phases("download"):
+            files = next(results).files
         with phases("reconcile"):
-            self.read_results(files)
+            self.read_results(results)
         line_errors = validation_outcomes(batch["batch_uuid"], info)
         if line_errors:
             r.wh.insert_arrow(r.collect_stage, outputs.outcome_table(r.spec, line_errors, None))
@@ -143,15 +175,14 @@ class Collector:
                              "outcomes": figures["by_status"], "unknown": unknown,
                              "error": batch_error})
 
-    def read_results(self, files: list[Path]) -> None:
-        """Parse result files into the collect stage, one slice of lines at a time."""
+    def read_results(self, results: Iterator[Result]) -> None:
+        """Put a batch's outcome tables into the collect stage, one slice at a time."""
         r = self.r
         r.wh.execute(sql.drop_table(r.collect_stage))
         r.wh.execute(sql.create_table(r.collect_stage,
                                       outputs.outcome_columns(r.spec, r.wh.dialect),
                                       temporary=r.temporary))
-        # DuckDB reads the lines; Python parses only those SQL cannot vouch for (results_fast).
-        for table in outcome_slices(files, r.spec, r.price):
+        while (table := next(results).table) is not None:
             r.wh.insert_arrow(r.collect_stage, table)
             r.phases.count("reconcile", table.num_rows)
             r.phases.count("download", table.num_rows)
@@ -159,6 +190,16 @@ class Collector:
     def _fetch(self, file_id: str, dest: Path) -> Path:
         # A whole file from an interrupted collection is re-ingested, not downloaded again.
         return dest if dest.exists() else self.r.provider.download(file_id, dest)
+
+
+@dataclass
+class Result:
+    """One step of reading a batch's results: its files (downloaded), or a slice of its
+    outcomes (DuckDB reads the lines; Python only those SQL cannot vouch for, see
+    results_fast), or neither: the batch's last."""
+
+    files: list[Path] = field(default_factory=list)
+    table: pa.Table | None = None
 
 
 def validation_outcomes(batch_uuid: str, info: BatchInfo) -> list[Outcome]:
