@@ -13,11 +13,13 @@ from typing import Any
 
 import pytest
 
-from batchsql.emulator import EmulatorServer, Faults, answers
+from batchsql.emulator import EmulatorServer, Faults, answers, processing
 from batchsql.emulator.answers import chat_completion_json, chat_content
 from batchsql.emulator.lines import LineParser
 from batchsql.emulator.schema_plan import _EnumScores, compile_plan
 from batchsql.emulator.schema_values import RequestError, SchemaValues, TextContext
+from batchsql.emulator.store import Store
+from batchsql.emulator.validation import Validator
 from tests.test_emulator import client_for, submit
 from tests.test_emulator_throughput import SCHEMA, TEXTS, answers_by_id
 
@@ -257,7 +259,11 @@ def test_templated_answers_are_the_plain_ones(shape: int) -> None:
         if not isinstance(body, dict):
             continue
         templated += parser.template is not None
-        assert _answer_or_error(body, template=parser.template) == _answer_or_error(body), i
+        plain = _answer_or_error(body)
+        assert _answer_or_error(body, template=parser.template) == plain, i
+        # The user texts' tokens counted apart (as execute counts a chunk's) change nothing.
+        counted = answers.templated_user_tokens(body, parser.template)
+        assert _answer_or_error(body, template=parser.template, user_tokens=counted) == plain, i
     assert templated > 200
 
 
@@ -296,3 +302,55 @@ def test_batches_answered_by_template_are_answered_as_line_by_line(
         monkeypatch.setattr(answers, "_chat_shape", lambda t: None)
     assert results[0] == results[1]
     assert results[0][1]  # some lines failed, as the plain path fails them
+
+
+def _chunked_batch(store: Store, batch_id: str, broken: bool) -> int:
+    """An input file of varied shapes with blank lines (and, if ``broken``, an invalid line)."""
+    rng = random.Random(11)
+    raws = []
+    for i in range(60):
+        try:
+            line = json.loads(_shaped(rng, i, rng.choice([0, 0, 0, 2, 5])))
+        except ValueError:
+            continue
+        if not isinstance(line, dict) or not isinstance(line.get("body"), dict):
+            continue
+        line["custom_id"] = f"row-{i}"  # valid requests, one model
+        line["body"]["model"] = "gpt-4o-mini"
+        raws.append(json.dumps(line).encode() + b"\n")
+        if i % 17 == 3:
+            raws.append(b"\n")
+    if broken:
+        raws.insert(45, b"{not json\n")
+    path = store.batch_input_path(batch_id)
+    path.write_bytes(b"".join(raws))
+    return path.stat().st_size
+
+
+@pytest.mark.parametrize(("k", "validate", "broken"), [
+    (None, False, False), (None, True, False), (None, True, True), (0, False, False),
+    (5, False, False), (41, False, False)])
+def test_answers_in_chunks_are_those_line_by_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                  k: int | None, validate: bool,
+                                                  broken: bool) -> None:
+    """execute reads lines ahead and counts their tokens together: whatever the chunk size,
+    the same files, counts and usage (and, for a broken input, no files at all)."""
+    store = Store(tmp_path)
+    faults = Faults(fail_rate=0.1, duplicate_match="7")
+    rec = {"id": "batch_chunks", "endpoint": CHAT, "faults": faults.model_dump()}
+    size = _chunked_batch(store, rec["id"], broken)
+    outcomes = []
+    for chunk in (1, 3, 1024):
+        monkeypatch.setattr(processing, "_CHUNK", chunk)
+        validator = Validator(CHAT, faults, size, count_tokens=False) if validate else None
+        result = processing.execute(store, rec, k, None if k is None else "expired", 1000.0,
+                                    validator)
+        if result is None:
+            outcomes.append((None, validator and validator.result()))
+            continue
+        files = [store.file_path(result.pop(kind)).read_bytes() if result[kind] else None
+                 for kind in ("output_file_id", "error_file_id")]
+        outcomes.append((files, result))
+    assert outcomes[0] == outcomes[1] == outcomes[2]
+    assert (outcomes[0][0] is None) == broken
+    assert not list(store.tmp_path().parent.iterdir())  # no spool left behind

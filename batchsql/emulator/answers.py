@@ -30,6 +30,7 @@ __all__ = [
     "embedding_vector",
     "embeddings",
     "prompt_tokens",
+    "templated_user_tokens",
 ]
 
 EMULATOR_TAG = "[batchsql emulator]"
@@ -262,26 +263,27 @@ _quote = json.encoder.encode_basestring_ascii  # type: ignore[attr-defined]
 
 
 def chat_completion_json(body: dict[str, Any], *, completion_id: str, created: int,
-                         template: Template | None = None) -> tuple[str, int, int]:
+                         template: Template | None = None,
+                         user_tokens: int | None = None) -> tuple[str, int, int]:
     """``chat_completion`` serialised with ``json.dumps`` defaults, plus the token counts.
 
     ``template``: the LineParser template ``body``'s line was parsed from, if any. What does
     not depend on the strings that differ between its lines is then worked out once.
+    ``user_tokens``: ``templated_user_tokens(body, template)`` when the caller counted it.
     """
-    if template is not None:
-        if "chat" not in template.memo:
-            template.memo["chat"] = _chat_shape(template)
-        shape = template.memo["chat"]
-        if shape is not None:
-            users, plan, frame_tokens = shape
-            messages = body["messages"]
-            texts = [messages[i]["content"] for i in users]
-            model = body["model"]
-            pt = frame_tokens + sum(tokens.count_text(model, text) for text in texts)
-            content = plan.json(TextContext("\n".join(texts)))
-            ct = _answer_tokens(body, content)
-            return (_CHAT_TEMPLATE % (completion_id, created, _quote(model), _quote(content),
-                                      pt, ct, pt + ct), pt, ct)
+    shape = _shape_of(template)
+    if shape is not None:
+        users, plan, frame_tokens = shape
+        messages = body["messages"]
+        texts = [messages[i]["content"] for i in users]
+        model = body["model"]
+        if user_tokens is None:
+            user_tokens = sum(tokens.count_text(model, text) for text in texts)
+        pt = frame_tokens + user_tokens
+        content = plan.json(TextContext("\n".join(texts)))
+        ct = _answer_tokens(body, content)
+        return (_CHAT_TEMPLATE % (completion_id, created, _quote(model), _quote(content),
+                                  pt, ct, pt + ct), pt, ct)
     model, n = body.get("model"), body.get("n", 1)
     if not isinstance(model, str) or (n != 1 and "n" in body):
         completion, pt, ct = chat_completion(body, completion_id=completion_id, created=created)
@@ -290,6 +292,31 @@ def chat_completion_json(body: dict[str, Any], *, completion_id: str, created: i
     ct = _answer_tokens(body, content)
     return (_CHAT_TEMPLATE % (completion_id, created, _quote(model), _quote(content), pt, ct,
                               pt + ct), pt, ct)
+
+
+def templated_user_tokens(body: dict[str, Any], template: Template | None) -> int | None:
+    """The tokens of the user texts of a chat body parsed from ``template``, which is all that
+    ``chat_completion_json`` counts of it; None when it does not take that road.
+
+    Counting many requests' texts in a row, apart from building their answers, keeps the
+    tokenizer's tables in the CPU's caches: ~10 us less per line than taking turns.
+    """
+    shape = _shape_of(template)
+    if shape is None:
+        return None
+    messages, model = body["messages"], body["model"]
+    return sum(tokens.count_text(model, messages[i]["content"]) for i in shape[0])
+
+
+def _shape_of(template: Template | None) -> tuple[list[int], Plan, int] | None:
+    """``_chat_shape`` of the template, worked out once; None without a template."""
+    if template is None:
+        return None
+    memo = template.memo
+    if "chat" not in memo:
+        memo["chat"] = _chat_shape(template)
+    shape: tuple[list[int], Plan, int] | None = memo["chat"]
+    return shape
 
 
 def _chat_shape(template: Template) -> tuple[list[int], Plan, int] | None:
