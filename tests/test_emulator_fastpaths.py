@@ -19,6 +19,7 @@ from batchsql.emulator.lines import LineParser
 from batchsql.emulator.schema_plan import _EnumScores, compile_plan
 from batchsql.emulator.schema_values import RequestError, SchemaValues, TextContext
 from batchsql.emulator.store import Store
+from batchsql.emulator.textmatch import matcher
 from batchsql.emulator.validation import Validator
 from tests.test_emulator import client_for, submit
 from tests.test_emulator_throughput import SCHEMA, TEXTS, answers_by_id
@@ -208,6 +209,27 @@ def test_enum_scores_survive_their_memo_starting_again(monkeypatch: pytest.Monke
         text = " ".join(rng.choice(vocabulary) for _ in range(rng.randint(0, 30)))
         walked = SchemaValues(RICH, TextContext(text)).value(RICH, "result", "$")
         assert plan.json(TextContext(text)) == json.dumps(walked, ensure_ascii=False)
+
+
+def test_enum_hits_ruled_out_by_their_first_letters_are_none() -> None:
+    """The three-letter probe of _EnumScores only skips words that hit no option."""
+    enums = _EnumScores()
+    for options in [("billing", "bug", "feature_request", "account", "other"),
+                    ("low", "normal", "high", "urgent"), ("n/a", "ok", "v2", "x", "copy"),
+                    ("babies", "flies", "status-quo", "A_B", "éclair", "123", "")]:
+        enums.add(matcher(options))
+    rng = random.Random(3)
+    vocabulary = [w for m in enums.matchers for t in m.exact for w in (
+        t, t + "s", t + "ing", t + "ies", t[:-1] + "ies", t[:3], t[:4] + "x", t + "ations")]
+    words = vocabulary + ["".join(rng.choice("abcilnoprsuy0123") for _ in range(rng.randint(
+        1, 9))) for _ in range(20_000)]
+    hitting = 0
+    for word in words:
+        everything = tuple((j, i, w) for j, m in enumerate(enums.matchers)
+                           for i, w in m._hits(word))
+        assert enums._hits(word) == everything, word
+        hitting += bool(everything)
+    assert hitting > 500
 
 
 _OTHER_BODIES: list[dict[str, Any]] = [

@@ -15,7 +15,6 @@ tests/test_emulator_throughput.py checks it on varied schemas and texts.
 
 from __future__ import annotations
 
-import contextlib
 import json
 from collections.abc import Callable
 from typing import Any
@@ -167,30 +166,39 @@ class _EnumScores:
         # word -> (enum, option, weight) of its hits; () for most words. Replaced whole when
         # too big, so that a thread scoring meanwhile keeps a consistent one.
         self.memo: dict[str, tuple[tuple[int, int, int], ...]] = {}
+        # The first three letters of every term: a word that hits one starts with them (its
+        # stem keeps at least three letters of it, and a shorter term is the whole word).
+        # Most new words of a text (numbers, names) are ruled out by this one probe.
+        self.heads: set[str] = set()
 
     def add(self, m: _Matcher) -> int:
         self.matchers.append(m)
+        self.heads.update(term[:3] for term in m.exact)
         return len(self.matchers) - 1
 
     def scores(self, ctx: TextContext) -> list[list[int]]:
         """Per enum added, per option: what ``matcher.scores(ctx.words)`` gives."""
         words, memo = ctx.words, self.memo
         found = list(map(memo.get, words))
-        if None in found:  # words never seen (a line or two each): find their hits
+        new = found.count(None)
+        if new:  # words never seen (a line or two each): find their hits
             if len(memo) > self.MEMO_WORDS:
                 memo = self.memo = {}
             k = -1
-            with contextlib.suppress(ValueError):  # no None left
-                while True:
-                    k = found.index(None, k + 1)
-                    word = words[k]
-                    hits = memo.get(word)
-                    if hits is None:
-                        hits = memo[word] = tuple((j, i, w) for j, m in enumerate(self.matchers)
-                                                  for i, w in m._hits(word))
-                    found[k] = hits
+            for _ in range(new):
+                k = found.index(None, k + 1)
+                word = words[k]
+                hits = memo.get(word)
+                if hits is None:
+                    hits = memo[word] = self._hits(word)
+                found[k] = hits
         out = [[0] * len(m.options) for m in self.matchers]
         for hits in filter(None, found):  # the few words that score something
             for j, i, w in hits:
                 out[j][i] += w
         return out
+
+    def _hits(self, word: str) -> tuple[tuple[int, int, int], ...]:
+        if word[:3] not in self.heads:
+            return ()
+        return tuple((j, i, w) for j, m in enumerate(self.matchers) for i, w in m._hits(word))
