@@ -15,7 +15,6 @@ import re
 from typing import Any
 
 from .textmatch import (
-    SENTENCE_END,
     choose_enum,
     fallback_option,
     matcher,
@@ -91,8 +90,15 @@ class TextContext:
     def first_sentence(self, limit: int = 100) -> str:
         """The first sentence of ``flat``, trimmed to ``limit`` characters."""
         head = self._head(limit)
-        sentence = SENTENCE_END.split(head, maxsplit=1)[0] if head else ""
-        return trim(sentence or "(empty input)", limit)
+        # SENTENCE_END.split(head, maxsplit=1)[0], found faster: ``head`` is words joined by
+        # single spaces (str.split's whitespace is re's \s), so a sentence ends at the first
+        # ". ", "! " or "? ".
+        end = len(head)
+        for mark in (". ", "! ", "? "):
+            i = head.find(mark, 0, end)
+            if i >= 0:
+                end = i + 1
+        return trim(head[:end] or "(empty input)", limit)
 
     def _head(self, n: int) -> str:
         """``flat``, or a prefix of it longer than ``n``: enough to find a sentence trimmed to
