@@ -112,6 +112,22 @@ def test_templates_follow_what_varies_and_ignore_duplicate_keys() -> None:
     assert parser.loads(lines[1].encode())["tags"] == ["x", "t1"]
 
 
+def test_templates_rebuild_values_at_every_depth() -> None:
+    """Strings that vary in sibling and nested containers (lists too) land where they were,
+    and the containers leading to them are new objects; the rest is the template's."""
+    def line(i: int) -> dict[str, Any]:
+        return {"a": f"a{i}", "b": {"c": [f"c{i}", 1, {"d": f"d{i}", "e": "e"}], "f": "f"},
+                "g": {"h": {"i": f"i{i}"}, "j": [f"j{i}"]}, "k": f"k{i}", "l": {"m": "m"}}
+
+    parser = LineParser()
+    got = [parser.loads(json.dumps(line(i)).encode()) for i in range(6)]
+    assert parser._matched == 4
+    assert got == [line(i) for i in range(6)]
+    assert [json.dumps(x) for x in got] == [json.dumps(line(i)) for i in range(6)]
+    assert got[4]["b"]["c"] is not got[5]["b"]["c"] and got[4]["g"]["j"] is not got[5]["g"]["j"]
+    assert got[4]["l"] is got[5]["l"]  # unchanged: shared with the template
+
+
 RECURSIVE = {
     "type": "object", "properties": {"root": {"$ref": "#/$defs/node"}},
     "$defs": {"node": {"type": "object", "properties": {
