@@ -392,3 +392,23 @@ def test_answers_in_chunks_are_those_line_by_line(tmp_path: Path, monkeypatch: p
     assert outcomes[0] == outcomes[1] == outcomes[2]
     assert (outcomes[0][0] is None) == broken
     assert not list(store.tmp_path().parent.iterdir())  # no spool left behind
+
+
+def test_validator_blank_and_missing_checks() -> None:
+    """Blank means bytes.strip() leaves nothing (ASCII whitespace only); a missing field is
+    named first in the order custom_id, method, url, body."""
+    validator = Validator(CHAT, Faults(), 100, count_tokens=False)
+    line = _line(1, "hi")
+    raws = [b"\x0b\x0c \t\r\n", b"\n", b"\x1c\n", b"\xc2\xa0\n",
+            json.dumps({"url": CHAT}).encode(), json.dumps({"custom_id": "a"}).encode(),
+            json.dumps({k: v for k, v in line.items() if k != "body"}).encode(),
+            json.dumps(line).encode()]
+    got = [validator.check(n, raw) for n, raw in enumerate(raws, 1)]
+    assert got[:7] == [None] * 7 and got[7] == line
+    assert validator.total == 6  # the two blank lines are not requests
+    assert [(e["code"], e["param"], e["line"]) for e in validator.errors] == [
+        ("invalid_json_line", None, 3), ("invalid_json_line", None, 4),
+        ("missing_required_parameter", "custom_id", 5),
+        ("missing_required_parameter", "method", 6),
+        ("missing_required_parameter", "body", 7)]
+    assert validator.errors[2]["message"] == "Missing required parameter: 'custom_id'."

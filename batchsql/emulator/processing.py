@@ -214,7 +214,7 @@ def _requests(f: BinaryIO, validator: Validator | None
                 continue
             if req is None:
                 continue  # blank
-        elif not raw.strip():
+        elif not raw or raw.isspace():
             continue
         else:
             req = parser.loads(raw)

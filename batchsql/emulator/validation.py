@@ -90,7 +90,7 @@ class Validator:
         if self.stopped or len(errors) >= MAX_VALIDATION_ERRORS:
             self.stopped = True
             return None
-        if not raw.strip():
+        if not raw or raw.isspace():  # blank (``not raw.strip()``, without copying the line)
             return None
         self.total += 1
         if self.total > self.faults.max_requests:
@@ -110,10 +110,10 @@ class Validator:
             errors.append(_error("invalid_json_line", "This line is not parseable as "
                                  "valid JSON.", line=lineno))
             return None
-        missing = [k for k in ("custom_id", "method", "url", "body") if k not in req]
-        if missing:
+        if not ("custom_id" in req and "method" in req and "url" in req and "body" in req):
+            missing = next(k for k in ("custom_id", "method", "url", "body") if k not in req)
             errors.append(_error("missing_required_parameter", "Missing required "
-                                 f"parameter: '{missing[0]}'.", missing[0], lineno))
+                                 f"parameter: '{missing}'.", missing, lineno))
             return None
         err = _check_line(req, self.endpoint, self.seen, self.model)
         if err is not None:
