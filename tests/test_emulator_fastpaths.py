@@ -5,6 +5,8 @@ varied and broken inputs."""
 
 from __future__ import annotations
 
+import hashlib
+import itertools
 import json
 import random
 import re
@@ -13,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from batchsql.emulator import EmulatorServer, Faults, answers, processing
+from batchsql.emulator import EmulatorServer, Faults, answers, processing, schema_values
 from batchsql.emulator.answers import chat_completion_json, chat_content
 from batchsql.emulator.lines import LineParser
 from batchsql.emulator.schema_plan import _EnumScores, compile_plan
@@ -412,3 +414,48 @@ def test_validator_blank_and_missing_checks() -> None:
         ("missing_required_parameter", "method", 6),
         ("missing_required_parameter", "body", 7)]
     assert validator.errors[2]["message"] == "Missing required parameter: 'custom_id'."
+
+
+def _string_as_it_was(ctx: TextContext, schema: dict[str, Any], name: str, path: str,
+                      hint: str | None = None) -> str:
+    """SchemaValues._string before string_rule, verbatim: what the rules must still give."""
+    lname = name.lower()
+    fmt = schema.get("format")
+    if fmt == "uuid":
+        h = hashlib.sha256(f"{ctx.text}\x00{path}".encode("utf-8", "surrogatepass")
+                           ).hexdigest()
+        value = f"{h[:8]}-{h[8:12]}-4{h[13:16]}-8{h[17:20]}-{h[20:32]}"
+    elif fmt in schema_values._FORMATS:
+        value = schema_values._FORMATS[fmt]
+    elif lname in ("language", "lang", "language_code", "locale"):
+        value = "en"
+    elif hint is not None:
+        value = f"{schema_values.FIELD_TAG} {hint}"
+    elif any(w in lname for w in schema_values._SUMMARY_WORDS):
+        value = f"{schema_values.FIELD_TAG} {ctx.first_sentence(100)}"
+    elif any(w in lname for w in schema_values._TITLE_WORDS):
+        value = f"{schema_values.FIELD_TAG} " + " ".join(ctx.flat.split()[:6])
+    else:
+        value = f"{schema_values.FIELD_TAG} {name}: {schema_values.trim(ctx.flat, 40)}"
+    lo = schema.get("minLength")
+    hi = schema.get("maxLength")
+    if isinstance(hi, int) and len(value) > hi:
+        value = value[:hi]
+    if isinstance(lo, int) and len(value) < lo:
+        value = value + "." * (lo - len(value))
+    return value
+
+
+def test_string_rules_give_what_the_string_walker_gave() -> None:
+    names = ["summary", "Title", "language", "LOCALE", "code", "item", "reason_text", "x"]
+    schemas: list[dict[str, Any]] = [
+        {}, {"format": "uuid"}, {"format": "email"}, {"format": "date"}, {"format": "weird"},
+        {"minLength": 30}, {"maxLength": 5}, {"minLength": 3, "maxLength": 4},
+        {"maxLength": True}, {"minLength": 2.5}, {"format": "uuid", "maxLength": 8}]
+    texts = [*STRINGS, "", "  One. Two!  three? four", "a" * 300]
+    for schema, name, hint, text in itertools.product(schemas, names, [None, "tag"], texts):
+        rule = schema_values.string_rule(schema, name, "$.p", hint)
+        expected = _string_as_it_was(TextContext(text), schema, name, "$.p", hint)
+        assert rule(TextContext(text)) == expected, (schema, name, hint, text)
+    with pytest.raises(TypeError):  # an unhashable format fails as it did, per request
+        schema_values.string_rule({"format": ["x"]}, "a", "$")

@@ -19,7 +19,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from .schema_values import _DEEP, FIELD_TAG, SchemaValues, TextContext
+from .schema_values import _DEEP, FIELD_TAG, SchemaValues, TextContext, string_rule
 from .textmatch import FALLBACK_OPTIONS, _Matcher, matcher, seed_of
 
 # A leaf gets the request's walker and the enum scores of its text (``_EnumScores``).
@@ -120,7 +120,8 @@ class _Builder:
             # Arrays' lengths can depend on the text: the walker's own method, per request.
             emit(lambda sv, _, s=schema, n=name, p=path, d=depth: _dumps(sv._array(s, n, p, d)))
         elif kind == "string":
-            emit(lambda sv, _, s=schema, n=name, p=path: _dumps(sv._string(s, n, p)))
+            rule = string_rule(schema, name, path)
+            emit(lambda sv, _, rule=rule: _dumps(rule(sv.ctx)))
         elif kind in ("integer", "number"):
             emit(lambda sv, _, s=schema, n=name, p=path, i=kind == "integer":
                  _dumps(sv._number(s, n, p, i)))
