@@ -33,7 +33,8 @@ class Template:
     def __init__(self, text: str, obj: Any, spans: list[tuple[Path, int, int]]) -> None:
         self.obj = obj
         self.paths = [path for path, _, _ in spans]  # where the lines' strings differ
-        # What callers work out once for all the lines of this template (answers.py).
+        # What callers work out once for all the lines of this template (answers.py,
+        # validation.py).
         self.memo: dict[str, Any] = {}
         # The text before each value, its opening quote included.
         self.chunks = [text[:spans[0][1] + 1]]
