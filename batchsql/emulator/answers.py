@@ -281,12 +281,18 @@ def chat_completion_json(body: dict[str, Any], *, completion_id: str, created: i
     if shape is not None:
         users, plan, frame_tokens = shape
         messages = body["messages"]
-        texts = [messages[i]["content"] for i in users]
         model = body["model"]
-        if user_tokens is None:
-            user_tokens = sum(tokens.count_text(model, text) for text in texts)
+        if len(users) == 1:  # the usual case, without the lists
+            text = messages[users[0]]["content"]
+            if user_tokens is None:
+                user_tokens = tokens.count_text(model, text)
+        else:
+            texts = [messages[i]["content"] for i in users]
+            if user_tokens is None:
+                user_tokens = sum(tokens.count_text(model, text) for text in texts)
+            text = "\n".join(texts)
         pt = frame_tokens + user_tokens
-        content = plan.json(TextContext("\n".join(texts)))
+        content = plan.json(TextContext(text))
         ct = _answer_tokens(body, content)
         return _chat_json(completion_id, created, model, content, pt, ct), pt, ct
     model, n = body.get("model"), body.get("n", 1)
@@ -308,8 +314,10 @@ def templated_user_tokens(body: dict[str, Any], template: Template | None) -> in
     shape = _shape_of(template)
     if shape is None:
         return None
-    messages, model = body["messages"], body["model"]
-    return sum(tokens.count_text(model, messages[i]["content"]) for i in shape[0])
+    users, messages, model = shape[0], body["messages"], body["model"]
+    if len(users) == 1:
+        return tokens.count_text(model, messages[users[0]]["content"])
+    return sum(tokens.count_text(model, messages[i]["content"]) for i in users)
 
 
 def _shape_of(template: Template | None) -> tuple[list[int], Plan, int] | None:

@@ -39,12 +39,18 @@ class Plan:
     def __init__(self, root: dict[str, Any], parts: list[str | Leaf],
                  enums: _EnumScores) -> None:
         self.root, self.parts, self.enums = root, parts, enums
+        # The constant text with the leaves' places empty, and the leaves with their places.
+        self.texts = [p if isinstance(p, str) else "" for p in parts]
+        self.leaves = [(i, p) for i, p in enumerate(parts) if not isinstance(p, str)]
 
     def json(self, ctx: TextContext) -> str:
         """The answer's JSON text: what the walker's value serialises to."""
         sv = SchemaValues(self.root, ctx)
         scores = self.enums.scores(ctx) if self.enums.matchers else []
-        return "".join([p if isinstance(p, str) else p(sv, scores) for p in self.parts])
+        texts = self.texts.copy()
+        for i, leaf in self.leaves:
+            texts[i] = leaf(sv, scores)
+        return "".join(texts)
 
 
 def compile_plan(root: dict[str, Any]) -> Plan | None:
