@@ -4,10 +4,12 @@ Nothing runs in the background: the status is computed from the clock (``timelin
 work behind it is done, once and under a per-batch lock (threads and processes), the first time
 someone reads the batch past the moment that work would have finished.
 
-Input is read line by line; output lines are spooled to disk with their offsets and then copied
-into the final file in a deterministic shuffled order, so memory stays bounded by the number of
-lines (an offset each), not the size of the file. The output-file faults (malformed, duplicate
-and extra lines) are applied while spooling and never change ``request_counts``.
+Input is read a chunk of lines at a time (``_CHUNK``: parsed, then their user texts' tokens
+counted in a row, then answered in order); output lines are spooled to disk with their offsets
+and then copied into the final file in a deterministic shuffled order, so memory stays bounded
+by the number of lines (an offset each) and one chunk, not the size of the file. The
+output-file faults (malformed, duplicate and extra lines) are applied while spooling and never
+change ``request_counts``.
 """
 
 from __future__ import annotations
