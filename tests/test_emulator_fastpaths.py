@@ -5,6 +5,8 @@ varied and broken inputs."""
 
 from __future__ import annotations
 
+import hashlib
+import itertools
 import json
 import random
 import re
@@ -13,11 +15,14 @@ from typing import Any
 
 import pytest
 
-from batchsql.emulator import EmulatorServer, Faults, answers
+from batchsql.emulator import EmulatorServer, Faults, answers, processing, schema_values
 from batchsql.emulator.answers import chat_completion_json, chat_content
 from batchsql.emulator.lines import LineParser
 from batchsql.emulator.schema_plan import _EnumScores, compile_plan
 from batchsql.emulator.schema_values import RequestError, SchemaValues, TextContext
+from batchsql.emulator.store import Store
+from batchsql.emulator.textmatch import matcher
+from batchsql.emulator.validation import Validator
 from tests.test_emulator import client_for, submit
 from tests.test_emulator_throughput import SCHEMA, TEXTS, answers_by_id
 
@@ -107,6 +112,22 @@ def test_templates_follow_what_varies_and_ignore_duplicate_keys() -> None:
     assert results == [json.loads(x) for x in lines]
     results[0]["tags"].append("changed")  # what varies is never shared between lines
     assert parser.loads(lines[1].encode())["tags"] == ["x", "t1"]
+
+
+def test_templates_rebuild_values_at_every_depth() -> None:
+    """Strings that vary in sibling and nested containers (lists too) land where they were,
+    and the containers leading to them are new objects; the rest is the template's."""
+    def line(i: int) -> dict[str, Any]:
+        return {"a": f"a{i}", "b": {"c": [f"c{i}", 1, {"d": f"d{i}", "e": "e"}], "f": "f"},
+                "g": {"h": {"i": f"i{i}"}, "j": [f"j{i}"]}, "k": f"k{i}", "l": {"m": "m"}}
+
+    parser = LineParser()
+    got = [parser.loads(json.dumps(line(i)).encode()) for i in range(6)]
+    assert parser._matched == 4
+    assert got == [line(i) for i in range(6)]
+    assert [json.dumps(x) for x in got] == [json.dumps(line(i)) for i in range(6)]
+    assert got[4]["b"]["c"] is not got[5]["b"]["c"] and got[4]["g"]["j"] is not got[5]["g"]["j"]
+    assert got[4]["l"] is got[5]["l"]  # unchanged: shared with the template
 
 
 RECURSIVE = {
@@ -208,6 +229,27 @@ def test_enum_scores_survive_their_memo_starting_again(monkeypatch: pytest.Monke
         assert plan.json(TextContext(text)) == json.dumps(walked, ensure_ascii=False)
 
 
+def test_enum_hits_ruled_out_by_their_first_letters_are_none() -> None:
+    """The three-letter probe of _EnumScores only skips words that hit no option."""
+    enums = _EnumScores()
+    for options in [("billing", "bug", "feature_request", "account", "other"),
+                    ("low", "normal", "high", "urgent"), ("n/a", "ok", "v2", "x", "copy"),
+                    ("babies", "flies", "status-quo", "A_B", "éclair", "123", "")]:
+        enums.add(matcher(options))
+    rng = random.Random(3)
+    vocabulary = [w for m in enums.matchers for t in m.exact for w in (
+        t, t + "s", t + "ing", t + "ies", t[:-1] + "ies", t[:3], t[:4] + "x", t + "ations")]
+    words = vocabulary + ["".join(rng.choice("abcilnoprsuy0123") for _ in range(rng.randint(
+        1, 9))) for _ in range(20_000)]
+    hitting = 0
+    for word in words:
+        everything = tuple((j, i, w) for j, m in enumerate(enums.matchers)
+                           for i, w in m._hits(word))
+        assert enums._hits(word) == everything, word
+        hitting += bool(everything)
+    assert hitting > 500
+
+
 _OTHER_BODIES: list[dict[str, Any]] = [
     {"response_format": {"type": "json_object"}}, {"response_format": {"type": "text"}},
     {"n": 2}, {"n": 1.0}, {"n": True}, {"messages": []}, {"response_format": "json"},
@@ -257,7 +299,11 @@ def test_templated_answers_are_the_plain_ones(shape: int) -> None:
         if not isinstance(body, dict):
             continue
         templated += parser.template is not None
-        assert _answer_or_error(body, template=parser.template) == _answer_or_error(body), i
+        plain = _answer_or_error(body)
+        assert _answer_or_error(body, template=parser.template) == plain, i
+        # The user texts' tokens counted apart (as execute counts a chunk's) change nothing.
+        counted = answers.templated_user_tokens(body, parser.template)
+        assert _answer_or_error(body, template=parser.template, user_tokens=counted) == plain, i
     assert templated > 200
 
 
@@ -296,3 +342,155 @@ def test_batches_answered_by_template_are_answered_as_line_by_line(
         monkeypatch.setattr(answers, "_chat_shape", lambda t: None)
     assert results[0] == results[1]
     assert results[0][1]  # some lines failed, as the plain path fails them
+
+
+def _chunked_batch(store: Store, batch_id: str, broken: bool) -> int:
+    """An input file of varied shapes with blank lines (and, if ``broken``, an invalid line)."""
+    rng = random.Random(11)
+    raws = []
+    for i in range(60):
+        try:
+            line = json.loads(_shaped(rng, i, rng.choice([0, 0, 0, 2, 5])))
+        except ValueError:
+            continue
+        if not isinstance(line, dict) or not isinstance(line.get("body"), dict):
+            continue
+        line["custom_id"] = f"row-{i}"  # valid requests, one model
+        line["body"]["model"] = "gpt-4o-mini"
+        raws.append(json.dumps(line).encode() + b"\n")
+        if i % 17 == 3:
+            raws.append(b"\n")
+    if broken:
+        raws.insert(45, b"{not json\n")
+    path = store.batch_input_path(batch_id)
+    path.write_bytes(b"".join(raws))
+    return path.stat().st_size
+
+
+@pytest.mark.parametrize(("k", "validate", "broken"), [
+    (None, False, False), (None, True, False), (None, True, True), (0, False, False),
+    (5, False, False), (41, False, False)])
+def test_answers_in_chunks_are_those_line_by_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                  k: int | None, validate: bool,
+                                                  broken: bool) -> None:
+    """execute reads lines ahead and counts their tokens together: whatever the chunk size,
+    the same files, counts and usage (and, for a broken input, no files at all)."""
+    store = Store(tmp_path)
+    faults = Faults(fail_rate=0.1, duplicate_match="7")
+    rec = {"id": "batch_chunks", "endpoint": CHAT, "faults": faults.model_dump()}
+    size = _chunked_batch(store, rec["id"], broken)
+    outcomes = []
+    for chunk in (1, 3, 1024):
+        monkeypatch.setattr(processing, "_CHUNK", chunk)
+        validator = Validator(CHAT, faults, size, count_tokens=False) if validate else None
+        result = processing.execute(store, rec, k, None if k is None else "expired", 1000.0,
+                                    validator)
+        if result is None:
+            outcomes.append((None, validator and validator.result()))
+            continue
+        files = [store.file_path(result.pop(kind)).read_bytes() if result[kind] else None
+                 for kind in ("output_file_id", "error_file_id")]
+        outcomes.append((files, result))
+    assert outcomes[0] == outcomes[1] == outcomes[2]
+    assert (outcomes[0][0] is None) == broken
+    assert not list(store.tmp_path().parent.iterdir())  # no spool left behind
+
+
+def test_validator_blank_and_missing_checks() -> None:
+    """Blank means bytes.strip() leaves nothing (ASCII whitespace only); a missing field is
+    named first in the order custom_id, method, url, body."""
+    validator = Validator(CHAT, Faults(), 100, count_tokens=False)
+    line = _line(1, "hi")
+    raws = [b"\x0b\x0c \t\r\n", b"\n", b"\x1c\n", b"\xc2\xa0\n",
+            json.dumps({"url": CHAT}).encode(), json.dumps({"custom_id": "a"}).encode(),
+            json.dumps({k: v for k, v in line.items() if k != "body"}).encode(),
+            json.dumps(line).encode()]
+    got = [validator.check(n, raw) for n, raw in enumerate(raws, 1)]
+    assert got[:7] == [None] * 7 and got[7] == line
+    assert validator.total == 6  # the two blank lines are not requests
+    assert [(e["code"], e["param"], e["line"]) for e in validator.errors] == [
+        ("invalid_json_line", None, 3), ("invalid_json_line", None, 4),
+        ("missing_required_parameter", "custom_id", 5),
+        ("missing_required_parameter", "method", 6),
+        ("missing_required_parameter", "body", 7)]
+    assert validator.errors[2]["message"] == "Missing required parameter: 'custom_id'."
+
+
+def _string_as_it_was(ctx: TextContext, schema: dict[str, Any], name: str, path: str,
+                      hint: str | None = None) -> str:
+    """SchemaValues._string before string_rule, verbatim: what the rules must still give."""
+    lname = name.lower()
+    fmt = schema.get("format")
+    if fmt == "uuid":
+        h = hashlib.sha256(f"{ctx.text}\x00{path}".encode("utf-8", "surrogatepass")
+                           ).hexdigest()
+        value = f"{h[:8]}-{h[8:12]}-4{h[13:16]}-8{h[17:20]}-{h[20:32]}"
+    elif fmt in schema_values._FORMATS:
+        value = schema_values._FORMATS[fmt]
+    elif lname in ("language", "lang", "language_code", "locale"):
+        value = "en"
+    elif hint is not None:
+        value = f"{schema_values.FIELD_TAG} {hint}"
+    elif any(w in lname for w in schema_values._SUMMARY_WORDS):
+        value = f"{schema_values.FIELD_TAG} {ctx.first_sentence(100)}"
+    elif any(w in lname for w in schema_values._TITLE_WORDS):
+        value = f"{schema_values.FIELD_TAG} " + " ".join(ctx.flat.split()[:6])
+    else:
+        value = f"{schema_values.FIELD_TAG} {name}: {schema_values.trim(ctx.flat, 40)}"
+    lo = schema.get("minLength")
+    hi = schema.get("maxLength")
+    if isinstance(hi, int) and len(value) > hi:
+        value = value[:hi]
+    if isinstance(lo, int) and len(value) < lo:
+        value = value + "." * (lo - len(value))
+    return value
+
+
+def test_string_rules_give_what_the_string_walker_gave() -> None:
+    names = ["summary", "Title", "language", "LOCALE", "code", "item", "reason_text", "x"]
+    schemas: list[dict[str, Any]] = [
+        {}, {"format": "uuid"}, {"format": "email"}, {"format": "date"}, {"format": "weird"},
+        {"minLength": 30}, {"maxLength": 5}, {"minLength": 3, "maxLength": 4},
+        {"maxLength": True}, {"minLength": 2.5}, {"format": "uuid", "maxLength": 8}]
+    texts = [*STRINGS, "", "  One. Two!  three? four", "a" * 300]
+    for schema, name, hint, text in itertools.product(schemas, names, [None, "tag"], texts):
+        rule = schema_values.string_rule(schema, name, "$.p", hint)
+        expected = _string_as_it_was(TextContext(text), schema, name, "$.p", hint)
+        assert rule(TextContext(text)) == expected, (schema, name, hint, text)
+    with pytest.raises(TypeError):  # an unhashable format fails as it did, per request
+        schema_values.string_rule({"format": ["x"]}, "a", "$")
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_validating_templated_lines_finds_what_checking_each_line_finds(seed: int) -> None:
+    """The validator checks only the custom_id of a line whose template passed every other
+    check: the same requests, errors and token count as checking everything of every line."""
+    rng = random.Random(seed)
+    raws = []
+    for i in range(400):
+        line = _line(i, rng.choice(STRINGS[:6]) + f" {i}")
+        line["custom_id"] = rng.choice([f"row-{i}"] * 12 + [f"row-{i // 2}", "", "row-0"])
+        if rng.random() < 0.1:  # now and then a run of lines where a checked field varies
+            key, values = rng.choice([("url", [CHAT, "/v1/embeddings"]),
+                                      ("method", ["POST", "GET"]),
+                                      ("model", ["gpt-4o-mini", "gpt-4o"])])
+            for j in range(rng.randint(2, 5)):
+                varied = json.loads(json.dumps(line))
+                varied["custom_id"] = f"v-{i}-{j}"
+                (varied["body"] if key == "model" else varied)[key] = rng.choice(values)
+                raws.append(json.dumps(varied).encode())
+        if rng.random() < 0.02:
+            line["body"]["stream"] = True
+        raws.append(json.dumps(line).encode())
+    outcomes = []
+    for learn in (True, False):
+        validator = Validator(CHAT, Faults(max_requests=10_000), 100)
+        if not learn:
+            validator.parser._learn = lambda *_: None  # type: ignore[method-assign]
+        got = [validator.check(n, raw) for n, raw in enumerate(raws, 1)]
+        outcomes.append((got, validator.result()))
+        assert validator.parser._matched > 200 if learn else not validator.parser._matched
+    assert outcomes[0] == outcomes[1]
+    codes = {e["code"] for e in outcomes[0][1]["errors"]}
+    assert {"duplicate_custom_id", "invalid_request", "invalid_url", "mismatched_model",
+            "streaming_unsupported"} <= codes

@@ -33,19 +33,26 @@ class Template:
     def __init__(self, text: str, obj: Any, spans: list[tuple[Path, int, int]]) -> None:
         self.obj = obj
         self.paths = [path for path, _, _ in spans]  # where the lines' strings differ
-        # What callers work out once for all the lines of this template (answers.py).
+        # What callers work out once for all the lines of this template (answers.py,
+        # validation.py).
         self.memo: dict[str, Any] = {}
-        self.chunks = [text[:spans[0][1]]]  # before the first value's opening quote
+        # The text before each value, its opening quote included.
+        self.chunks = [text[:spans[0][1] + 1]]
         for (_, _, end), (_, start, _) in itertools.pairwise(spans):
-            self.chunks.append(text[end:start])
+            self.chunks.append(text[end:start + 1])
         self.tail = text[spans[-1][2]:]
-        # The containers on the way to each value, as nested dicts: key -> subtree or slot.
-        self.tree: dict[Any, Any] = {}
+        # How to rebuild the object with other values, as a flat list of steps in the order of
+        # a depth-first walk: (container, key, slot) puts value ``slot`` at ``key`` of
+        # container number ``container`` (0: the copy of ``obj``), or with a slot of -1 a copy
+        # of what is there, which becomes the next container.
+        tree: dict[Any, Any] = {}
         for slot, (path, _, _) in enumerate(spans):
-            node = self.tree
+            node = tree
             for key in path[:-1]:
                 node = node.setdefault(key, {})
             node[path[-1]] = slot
+        self.steps: list[tuple[int, str | int, int]] = []
+        _steps(tree, 0, self.steps)
 
     def match(self, text: str) -> Any:
         """The object ``text`` parses to, or None when it is not shaped like the template."""
@@ -55,23 +62,34 @@ class Template:
             for chunk in self.chunks:
                 if not text.startswith(chunk, pos):
                     return None
-                pos += len(chunk)
-                if text[pos] != '"':
-                    return None
-                value, pos = scanstring(text, pos + 1, True)
+                value, pos = scanstring(text, pos + len(chunk), True)
                 values.append(value)
-        except (ValueError, IndexError):  # not a string there: json.loads decides
+        except ValueError:  # not a string there: json.loads decides
             return None
         if len(text) - pos != len(self.tail) or not text.endswith(self.tail):
             return None
-        return _rebuild(self.obj, self.tree, values)
+        made = [self.obj.copy()]  # a dict keeps its key order, a list its length
+        for container, key, slot in self.steps:
+            if slot < 0:
+                made.append(made[container][key].copy())
+                made[container][key] = made[-1]
+            else:
+                made[container][key] = values[slot]
+        return made[0]
 
 
-def _rebuild(obj: Any, tree: dict[Any, Any], values: list[str]) -> Any:
-    new = obj.copy()  # a dict keeps its key order, a list its length
+def _steps(tree: dict[Any, Any], container: int, out: list[tuple[int, str | int, int]]
+           ) -> int:
+    """Appends ``Template.steps`` for the containers and values under ``tree``, whose own
+    container is number ``container``, the newest; returns the number of containers so far."""
+    made = container + 1
     for key, sub in tree.items():
-        new[key] = values[sub] if isinstance(sub, int) else _rebuild(obj[key], sub, values)
-    return new
+        if isinstance(sub, int):
+            out.append((container, key, sub))
+        else:
+            out.append((container, key, -1))
+            made = _steps(sub, made, out)
+    return made
 
 
 class LineParser:

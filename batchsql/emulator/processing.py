@@ -4,10 +4,12 @@ Nothing runs in the background: the status is computed from the clock (``timelin
 work behind it is done, once and under a per-batch lock (threads and processes), the first time
 someone reads the batch past the moment that work would have finished.
 
-Input is read line by line; output lines are spooled to disk with their offsets and then copied
-into the final file in a deterministic shuffled order, so memory stays bounded by the number of
-lines (an offset each), not the size of the file. The output-file faults (malformed, duplicate
-and extra lines) are applied while spooling and never change ``request_counts``.
+Input is read a chunk of lines at a time (``_CHUNK``: parsed, then their user texts' tokens
+counted in a row, then answered in order); output lines are spooled to disk with their offsets
+and then copied into the final file in a deterministic shuffled order, so memory stays bounded
+by the number of lines (an offset each) and one chunk, not the size of the file. The
+output-file faults (malformed, duplicate and extra lines) are applied while spooling and never
+change ``request_counts``.
 """
 
 from __future__ import annotations
@@ -18,8 +20,9 @@ import json
 import os
 import random
 from array import array
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from . import answers, quota
 from .faults import Faults
@@ -40,7 +43,8 @@ from .timeline import (
 )
 from .validation import Validator, validate_input
 
-SUPPORTED_ENDPOINTS = ("/v1/chat/completions", "/v1/embeddings")
+CHAT = "/v1/chat/completions"
+SUPPORTED_ENDPOINTS = (CHAT, "/v1/embeddings")
 
 _OK_LINE = ('{"id": "%s", "custom_id": %s, "response": {"status_code": 200, "request_id": "%s", '
             '"body": %s}, "error": null}')
@@ -188,6 +192,42 @@ class _Spool:
         return dest
 
 
+# Lines parsed ahead of answering them, so that their token counts are done in a row.
+_CHUNK = 1024
+
+
+def _requests(f: BinaryIO, validator: Validator | None
+              ) -> Iterator[list[tuple[dict[str, Any], Template | None]]]:
+    """The requests of an input file in chunks of ``_CHUNK``, each with the LineParser
+    template it matched; blank lines left out.
+
+    With ``validator``, it validates every line and leaves out the wrong ones; from the first
+    error on, the batch fails and nothing more is answered: it only goes on validating.
+    """
+    parser = LineParser() if validator is None else validator.parser
+    chunk: list[tuple[dict[str, Any], Template | None]] = []
+    for lineno, raw in enumerate(f, 1):
+        if validator is not None:
+            req = validator.check(lineno, raw)
+            if validator.errors:
+                if validator.stopped:
+                    return
+                chunk = []
+                continue
+            if req is None:
+                continue  # blank
+        elif not raw or raw.isspace():
+            continue
+        else:
+            req = parser.loads(raw)
+        chunk.append((req, parser.template))
+        if len(chunk) == _CHUNK:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
 def _failure_body(status: int) -> dict[str, Any]:
     if status == 429:
         err = {"message": "[batchsql emulator] Rate limit reached (injected fault).",
@@ -233,73 +273,68 @@ def execute(store: Store, rec: dict[str, Any], k: int | None, reason: str | None
         counts: dict[str, int] = (store.read_json(counts_path, {})
                                   if faults.fail_times is not None else {})
         counts_changed = False
-        parser = LineParser()
+        index = 0
         with open(store.batch_input_path(batch_id), "rb") as f:
-            index = 0
-            for lineno, raw in enumerate(f, 1):
-                if validator is not None:
-                    req = validator.check(lineno, raw)
-                    if validator.errors:  # the batch fails: only validation goes on
-                        if validator.stopped:
-                            break
+            for chunk in _requests(f, validator):
+                # The tokens of the user texts of the chunk's lines that will be answered,
+                # counted in a row (templated_user_tokens says why).
+                run = len(chunk) if k is None else max(0, min(len(chunk), k - index))
+                counted = [answers.templated_user_tokens(req["body"], template)
+                           for req, template in chunk[:run]] if endpoint == CHAT else []
+                for j, (req, template) in enumerate(chunk):
+                    i, index = index, index + 1
+                    cid, body = req["custom_id"], req["body"]
+                    if faults.extra_lines:
+                        input_ids.add(cid)
+                    h = hashlib.blake2b(f"{batch_id}:{i}".encode(), digest_size=32).hexdigest()
+                    line_id, request_id = f"batch_req_{h[:32]}", f"req_{h[32:]}"
+                    if k is not None and i >= k:
+                        err.write(json.dumps({"id": line_id, "custom_id": cid,
+                                              "response": None, "error": not_run}))
                         continue
-                    if req is None:
-                        continue  # blank
-                elif not raw.strip():
-                    continue
-                else:
-                    req = parser.loads(raw)
-                template = (validator.parser if validator is not None else parser).template
-                i, index = index, index + 1
-                cid, body = req["custom_id"], req["body"]
-                if faults.extra_lines:
-                    input_ids.add(cid)
-                h = hashlib.blake2b(f"{batch_id}:{i}".encode(), digest_size=32).hexdigest()
-                line_id, request_id = f"batch_req_{h[:32]}", f"req_{h[32:]}"
-                if k is not None and i >= k:
-                    err.write(json.dumps({"id": line_id, "custom_id": cid, "response": None,
-                                          "error": not_run}))
-                    continue
-                text = json.dumps(body, ensure_ascii=False) if need_text else ""
-                if check_fail:
-                    fail = (faults.fail_match is not None and faults.fail_match in text) or (
-                        rate_cut > 0 and int.from_bytes(hashlib.sha256(
-                            f"{cid}\n{text}".encode("utf-8", "surrogatepass")).digest()[:8],
-                            "big") < rate_cut)
-                    if fail and faults.fail_times is not None:
-                        key = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
-                        seen = counts.get(key[:32], 0)
-                        if seen < faults.fail_times:
-                            counts[key[:32]] = seen + 1
-                            counts_changed = True
-                        else:
-                            fail = False
-                    if fail:
+                    text = json.dumps(body, ensure_ascii=False) if need_text else ""
+                    if check_fail:
+                        fail = (faults.fail_match is not None
+                                and faults.fail_match in text) or (
+                            rate_cut > 0 and int.from_bytes(hashlib.sha256(
+                                f"{cid}\n{text}".encode("utf-8", "surrogatepass")).digest()[:8],
+                                "big") < rate_cut)
+                        if fail and faults.fail_times is not None:
+                            key = hashlib.sha256(
+                                text.encode("utf-8", "surrogatepass")).hexdigest()
+                            seen = counts.get(key[:32], 0)
+                            if seen < faults.fail_times:
+                                counts[key[:32]] = seen + 1
+                                counts_changed = True
+                            else:
+                                fail = False
+                        if fail:
+                            err.write(json.dumps({"id": line_id, "custom_id": cid, "response": {
+                                "status_code": faults.fail_status, "request_id": request_id,
+                                "body": _failure_body(faults.fail_status)}, "error": None}))
+                            continue
+                    wrong = (faults.wrong_answer
+                             if faults.wrong_answer_match is not None
+                             and faults.wrong_answer_match in text else None)
+                    try:
+                        answer_json, pt, ct = _answer(endpoint, body, h, created, wrong, template,
+                                                      counted[j] if j < len(counted) else None)
+                    except answers.RequestError as e:
                         err.write(json.dumps({"id": line_id, "custom_id": cid, "response": {
-                            "status_code": faults.fail_status, "request_id": request_id,
-                            "body": _failure_body(faults.fail_status)}, "error": None}))
+                            "status_code": 400, "request_id": request_id, "body": {"error": {
+                                "message": e.message, "type": "invalid_request_error",
+                                "param": e.param, "code": e.code}}}, "error": None}))
                         continue
-                wrong = (faults.wrong_answer
-                         if faults.wrong_answer_match is not None
-                         and faults.wrong_answer_match in text else None)
-                try:
-                    answer_json, pt, ct = _answer(endpoint, body, h, created, wrong, template)
-                except answers.RequestError as e:
-                    err.write(json.dumps({"id": line_id, "custom_id": cid, "response": {
-                        "status_code": 400, "request_id": request_id, "body": {"error": {
-                            "message": e.message, "type": "invalid_request_error",
-                            "param": e.param, "code": e.code}}}, "error": None}))
-                    continue
-                in_tokens += pt
-                out_tokens += ct
-                # Same text as json.dumps of the line object, without re-encoding the answer.
-                line = _OK_LINE % (line_id, _quote(cid), request_id, answer_json)
-                if faults.malformed_match is not None and faults.malformed_match in text:
-                    line = line[:len(line) // 2].rstrip("}")  # cut: no longer JSON
-                out.write(line)
-                if faults.duplicate_match is not None and faults.duplicate_match in text:
+                    in_tokens += pt
+                    out_tokens += ct
+                    # The text of json.dumps of the line object, without re-encoding the answer.
+                    line = _OK_LINE % (line_id, _quote(cid), request_id, answer_json)
+                    if faults.malformed_match is not None and faults.malformed_match in text:
+                        line = line[:len(line) // 2].rstrip("}")  # cut: no longer JSON
                     out.write(line)
-                    bogus += 1
+                    if faults.duplicate_match is not None and faults.duplicate_match in text:
+                        out.write(line)
+                        bogus += 1
         if validator is not None and validator.result()["errors"]:
             out.discard()
             err.discard()
@@ -323,11 +358,13 @@ def execute(store: Store, rec: dict[str, Any], k: int | None, reason: str | None
 
 
 def _answer(endpoint: str, body: dict[str, Any], h: str, created: int,
-            wrong: str | None = None, template: Template | None = None) -> tuple[str, int, int]:
+            wrong: str | None = None, template: Template | None = None,
+            user_tokens: int | None = None) -> tuple[str, int, int]:
     """(response body JSON, prompt tokens, completion tokens); RequestError for a bad body.
 
     ``wrong`` replaces the answer (the wrong_answer fault), keeping the rest of the response.
-    ``template``: the LineParser template of the line, for ``chat_completion_json``.
+    ``template``: the LineParser template of the line, and ``user_tokens`` what
+    ``answers.templated_user_tokens`` counted of it, for ``chat_completion_json``.
     """
     if endpoint == "/v1/embeddings":
         answer, pt = answers.embeddings(body)
@@ -339,7 +376,8 @@ def _answer(endpoint: str, body: dict[str, Any], h: str, created: int,
         return json.dumps(answer), pt, 0
     if wrong is None:
         return answers.chat_completion_json(body, completion_id=f"chatcmpl-emu{h[:24]}",
-                                            created=created, template=template)
+                                            created=created, template=template,
+                                            user_tokens=user_tokens)
     completion, pt, _ = answers.chat_completion(body, completion_id=f"chatcmpl-emu{h[:24]}",
                                                 created=created)
     for choice in completion["choices"]:

@@ -15,12 +15,11 @@ tests/test_emulator_throughput.py checks it on varied schemas and texts.
 
 from __future__ import annotations
 
-import contextlib
 import json
 from collections.abc import Callable
 from typing import Any
 
-from .schema_values import _DEEP, FIELD_TAG, SchemaValues, TextContext
+from .schema_values import _DEEP, FIELD_TAG, SchemaValues, TextContext, string_rule
 from .textmatch import FALLBACK_OPTIONS, _Matcher, matcher, seed_of
 
 # A leaf gets the request's walker and the enum scores of its text (``_EnumScores``).
@@ -40,12 +39,18 @@ class Plan:
     def __init__(self, root: dict[str, Any], parts: list[str | Leaf],
                  enums: _EnumScores) -> None:
         self.root, self.parts, self.enums = root, parts, enums
+        # The constant text with the leaves' places empty, and the leaves with their places.
+        self.texts = [p if isinstance(p, str) else "" for p in parts]
+        self.leaves = [(i, p) for i, p in enumerate(parts) if not isinstance(p, str)]
 
     def json(self, ctx: TextContext) -> str:
         """The answer's JSON text: what the walker's value serialises to."""
         sv = SchemaValues(self.root, ctx)
         scores = self.enums.scores(ctx) if self.enums.matchers else []
-        return "".join([p if isinstance(p, str) else p(sv, scores) for p in self.parts])
+        texts = self.texts.copy()
+        for i, leaf in self.leaves:
+            texts[i] = leaf(sv, scores)
+        return "".join(texts)
 
 
 def compile_plan(root: dict[str, Any]) -> Plan | None:
@@ -121,7 +126,8 @@ class _Builder:
             # Arrays' lengths can depend on the text: the walker's own method, per request.
             emit(lambda sv, _, s=schema, n=name, p=path, d=depth: _dumps(sv._array(s, n, p, d)))
         elif kind == "string":
-            emit(lambda sv, _, s=schema, n=name, p=path: _dumps(sv._string(s, n, p)))
+            rule = string_rule(schema, name, path)
+            emit(lambda sv, _, rule=rule: _dumps(rule(sv.ctx)))
         elif kind in ("integer", "number"):
             emit(lambda sv, _, s=schema, n=name, p=path, i=kind == "integer":
                  _dumps(sv._number(s, n, p, i)))
@@ -167,30 +173,39 @@ class _EnumScores:
         # word -> (enum, option, weight) of its hits; () for most words. Replaced whole when
         # too big, so that a thread scoring meanwhile keeps a consistent one.
         self.memo: dict[str, tuple[tuple[int, int, int], ...]] = {}
+        # The first three letters of every term: a word that hits one starts with them (its
+        # stem keeps at least three letters of it, and a shorter term is the whole word).
+        # Most new words of a text (numbers, names) are ruled out by this one probe.
+        self.heads: set[str] = set()
 
     def add(self, m: _Matcher) -> int:
         self.matchers.append(m)
+        self.heads.update(term[:3] for term in m.exact)
         return len(self.matchers) - 1
 
     def scores(self, ctx: TextContext) -> list[list[int]]:
         """Per enum added, per option: what ``matcher.scores(ctx.words)`` gives."""
         words, memo = ctx.words, self.memo
         found = list(map(memo.get, words))
-        if None in found:  # words never seen (a line or two each): find their hits
+        new = found.count(None)
+        if new:  # words never seen (a line or two each): find their hits
             if len(memo) > self.MEMO_WORDS:
                 memo = self.memo = {}
             k = -1
-            with contextlib.suppress(ValueError):  # no None left
-                while True:
-                    k = found.index(None, k + 1)
-                    word = words[k]
-                    hits = memo.get(word)
-                    if hits is None:
-                        hits = memo[word] = tuple((j, i, w) for j, m in enumerate(self.matchers)
-                                                  for i, w in m._hits(word))
-                    found[k] = hits
+            for _ in range(new):
+                k = found.index(None, k + 1)
+                word = words[k]
+                hits = memo.get(word)
+                if hits is None:
+                    hits = memo[word] = self._hits(word)
+                found[k] = hits
         out = [[0] * len(m.options) for m in self.matchers]
         for hits in filter(None, found):  # the few words that score something
             for j, i, w in hits:
                 out[j][i] += w
         return out
+
+    def _hits(self, word: str) -> tuple[tuple[int, int, int], ...]:
+        if word[:3] not in self.heads:
+            return ()
+        return tuple((j, i, w) for j, m in enumerate(self.matchers) for i, w in m._hits(word))

@@ -19,6 +19,12 @@ from .lines import LineParser
 
 MAX_VALIDATION_ERRORS = 1000  # past this, errors.data is cut (the batch fails either way)
 
+# A LineParser template's memo key: (endpoint, model) once a line of the template passed every
+# check. Its other lines differ from that one only in strings elsewhere than _CHECKED_PATHS
+# (and the custom_id), so they pass the same checks but the custom_id's: only it is checked.
+_CHECKED = "validated"
+_CHECKED_PATHS = {("method",), ("url",), ("body",), ("body", "stream"), ("body", "model")}
+
 
 def _error(code: str, message: str, param: str | None = None,
            line: int | None = None) -> dict[str, Any]:
@@ -90,7 +96,7 @@ class Validator:
         if self.stopped or len(errors) >= MAX_VALIDATION_ERRORS:
             self.stopped = True
             return None
-        if not raw.strip():
+        if not raw or raw.isspace():  # blank (``not raw.strip()``, without copying the line)
             return None
         self.total += 1
         if self.total > self.faults.max_requests:
@@ -106,14 +112,23 @@ class Validator:
             req = self.parser.loads(raw)
         except ValueError:
             req = None
+        template = self.parser.template
+        if template is not None and template.memo.get(_CHECKED) == (self.endpoint, self.model):
+            # All but the custom_id is the template's, which passed: check that alone.
+            custom_id = req["custom_id"]
+            if isinstance(custom_id, str) and custom_id and custom_id not in self.seen:
+                self.seen.add(custom_id)
+                if self.count_tokens:
+                    self.tokens += prompt_tokens(self.endpoint, req["body"])
+                return req
         if not isinstance(req, dict):
             errors.append(_error("invalid_json_line", "This line is not parseable as "
                                  "valid JSON.", line=lineno))
             return None
-        missing = [k for k in ("custom_id", "method", "url", "body") if k not in req]
-        if missing:
+        if not ("custom_id" in req and "method" in req and "url" in req and "body" in req):
+            missing = next(k for k in ("custom_id", "method", "url", "body") if k not in req)
             errors.append(_error("missing_required_parameter", "Missing required "
-                                 f"parameter: '{missing[0]}'.", missing[0], lineno))
+                                 f"parameter: '{missing}'.", missing, lineno))
             return None
         err = _check_line(req, self.endpoint, self.seen, self.model)
         if err is not None:
@@ -121,6 +136,8 @@ class Validator:
             errors.append(_error(code, message, param, lineno))
             return None
         self.model = self.model or req["body"]["model"]
+        if template is not None and not any(path in _CHECKED_PATHS for path in template.paths):
+            template.memo[_CHECKED] = (self.endpoint, self.model)
         if self.count_tokens:
             self.tokens += prompt_tokens(self.endpoint, req["body"])
         return req
