@@ -58,7 +58,7 @@ class Collector:
             return 0
         # A thread downloads and parses the next batch's results while this one's outcomes
         # are written; the writing stays in this thread, in the order of the batches.
-        results = read_ahead(self.results(finished), depth=2, name="batchsql-collect-reader")
+        results = read_ahead(self.results(finished), depth=1, name="batchsql-collect-reader")
         try:
             for batch, info in finished:
                 self.r.heartbeat()
