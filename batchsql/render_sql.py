@@ -332,6 +332,17 @@ class SqlRenderer:
 
     def render(self, batch: pa.RecordBatch | pa.Table) -> pa.Table:
         """``_fingerprint``, ``_body`` and ``_python`` for each row, in the rows' order."""
+        body, python = self.bodies(batch)
+        return pa.table([self.fingerprints(body), body, python], schema=RESULT_SCHEMA)
+
+    def fingerprints(self, bodies: pa.ChunkedArray) -> pa.ChunkedArray:
+        """``plan.fingerprint`` of each body ``bodies`` gave (NULL for NULL)."""
+        return _fingerprints(self._url, self._texts[0], bodies)
+
+    def bodies(self, batch: pa.RecordBatch | pa.Table) -> tuple[pa.ChunkedArray,
+                                                                pa.ChunkedArray]:
+        """Each row's request body (NULL where ``_python``) and ``_python``: the part of
+        ``render`` that runs in DuckDB, mostly without holding the GIL."""
         if self._con is None:
             raise RuntimeError("the renderer is closed")
         read = {}
@@ -362,8 +373,7 @@ class SqlRenderer:
                 parts += [_json_fixed(result.column(f"_j{index}"), result.column(f"_x{index}")),
                           text]
             body = pc.binary_join_element_wise(*parts, "")
-        fingerprint = _fingerprints(self._url, self._texts[0], body)
-        return pa.table([fingerprint, body, python], schema=RESULT_SCHEMA)
+        return body, python
 
     def close(self) -> None:
         """Close the private DuckDB connection."""

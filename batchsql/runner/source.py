@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 import jinja2
@@ -84,6 +86,16 @@ def check_source(spec: Spec, prompt: Prompt,
     return query, described
 
 
+@dataclass
+class Prepared:
+    """A slice of source rows, its SQL renderer (None: Jinja renders every row) and what that
+    rendered: bodies, and which rows are left to Jinja."""
+
+    batch: pa.RecordBatch
+    fast: SqlRenderer | None
+    made: tuple[pa.ChunkedArray, pa.ChunkedArray] | None
+
+
 class Renderer:
     """Source rows -> stage rows (key, input hash, fingerprint, request body, input tokens).
 
@@ -108,14 +120,24 @@ class Renderer:
 
     def render(self, batch: pa.RecordBatch) -> pa.Table:
         """One Arrow slice of source rows rendered into stage rows."""
+        return self.finish(self.prepare(batch))
+
+    def prepare(self, batch: pa.RecordBatch) -> Prepared:
+        """The SQL half of rendering a slice (see render_sql): DuckDB's work, mostly without
+        the GIL, so a worker thread can do it while this one finishes the slice before."""
         fast = self._sql_renderer(batch.schema)
-        if fast is None:
+        return Prepared(batch, fast, fast.bodies(batch) if fast is not None else None)
+
+    def finish(self, prepared: Prepared) -> pa.Table:
+        """The rest: fingerprints, the rows only Jinja renders, token counts."""
+        batch, fast = prepared.batch, prepared.fast
+        if fast is None or prepared.made is None:
             fingerprints, bodies, errors, requests = self._jinja(batch.to_pylist())
         else:
-            out = fast.render(batch)
-            jinja = out.column("_python").to_numpy(zero_copy_only=False)
-            fingerprints = out.column("_fingerprint").combine_chunks()
-            bodies = out.column("_body").combine_chunks()
+            made, python = prepared.made
+            jinja = python.to_numpy(zero_copy_only=False)
+            fingerprints = fast.fingerprints(made).combine_chunks()
+            bodies = made.combine_chunks()
             errors = pa.nulls(batch.num_rows, pa.string())
             requests = None
             if jinja.any():  # rows SQL does not vouch for: Jinja renders them
@@ -261,12 +283,28 @@ def render_stage(wh: Warehouse, spec: Spec, prompt: Prompt, renderer: Renderer,
 
 def _render(wh: Warehouse, renderer: Renderer, unrendered: exp.Select, stage: exp.Table,
             phases: Phases, bodies: BodyFile, spool: str) -> None:
-    """Render the source rows that have no stage row, slice by slice."""
+    """Render the source rows that have no stage row, slice by slice.
+
+    A worker thread does a slice's SQL rendering while this thread fingerprints and stores
+    the slice before it (and reads the next from the warehouse, which only it touches).
+    """
+    def store(job: Future[Prepared]) -> None:
+        with phases("render"):
+            prepared = job.result()
+            wh.insert_arrow(stage, _spooled(renderer.finish(prepared), bodies, spool))
+        phases.count("render", prepared.batch.num_rows)
+
     try:
-        for batch in phases.iterate("select", wh.stream(unrendered, batch_size=ROWS_PER_SLICE)):
-            with phases("render"):
-                wh.insert_arrow(stage, _spooled(renderer.render(batch), bodies, spool))
-            phases.count("render", batch.num_rows)
+        with ThreadPoolExecutor(1, thread_name_prefix="batchsql-render") as worker:
+            ahead: Future[Prepared] | None = None
+            slices = wh.stream(unrendered, batch_size=ROWS_PER_SLICE)
+            for batch in phases.iterate("select", slices):
+                job = worker.submit(renderer.prepare, batch)
+                if ahead is not None:
+                    store(ahead)
+                ahead = job
+            if ahead is not None:
+                store(ahead)
     finally:
         renderer.close()
 
