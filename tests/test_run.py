@@ -206,6 +206,53 @@ def test_a_failed_download_keeps_the_batches_before_it_and_a_rerun_collects_the_
                          "where _status = 'succeeded'") == [(N, N)]
 
 
+def test_batches_are_created_in_chunk_order_while_files_upload_ahead(project: Project) -> None:
+    project.set_provider(max_requests_per_batch=2)
+    summary = project.run()
+    assert (summary.batches_submitted, summary.succeeded) == (4, N)
+    rows = project.query("select chunk, provider_batch_id, status from analytics._batchsql_batches"
+                         " order by chunk")
+    assert [r[0] for r in rows] == [0, 1, 2, 3] and {r[2] for r in rows} == {"collected"}
+    created = sorted(project.emulator.store.list_batches(), key=lambda b: b["seq"])
+    assert [b["metadata"]["batchsql_chunk"] for b in created] == ["0", "1", "2", "3"]
+    assert not list((project.dir / ".batchsql" / "spool").glob("*.jsonl"))
+
+
+def test_a_failed_upload_stops_submitting_and_the_next_run_resumes_its_intents(
+        project: Project) -> None:
+    spec = load_spec(project.spec)
+
+    class Flaky(OpenAIProvider):
+        MAX_REQUESTS = 2
+        uploads = 0
+
+        def upload(self, path: Path) -> str:
+            Flaky.uploads += 1
+            if Flaky.uploads == 2:
+                raise ProviderError("provider refused the request: HTTP 400: bad file")
+            return super().upload(path)
+
+    wh = project.connect()
+    provider = Flaky(api_key="x", base_url=project.emulator.base_url)
+    runner = Runner(spec, wh, provider, work_dir=project.dir / ".batchsql", poll_interval=0.2)
+    with pytest.raises(ProviderError, match="bad file"):
+        runner.run()
+    # The first chunk's batch exists; the failed one and any recorded after it are intents.
+    statuses = wh.fetch("select chunk, status from analytics._batchsql_batches order by chunk")
+    assert statuses[0] == (0, "submitted") and statuses[1] == (1, "intent")
+    assert {s for _, s in statuses[1:]} == {"intent"}
+    assert [t.name for t in threading.enumerate() if t.name.startswith("batchsql-upload")] == []
+    provider.close()
+    wh.close()
+    project.set_provider(max_requests_per_batch=2)
+    again = project.run()
+    assert again.succeeded == N
+    per_intent = project.emulator.batches_with_metadata("batchsql_batch")
+    assert set(per_intent.values()) == {1}  # one batch per intent: nothing paid twice
+    assert project.query("select count(*), count(distinct ticket_id) from analytics.labels "
+                         "where _status = 'succeeded'") == [(N, N)]
+
+
 def test_template_naming_a_missing_column_is_refused_before_upload(project: Project) -> None:
     project.write_spec(SPEC.replace("{{ body }}", "{{ bdy }}"))
     with pytest.raises(SpecError) as info:

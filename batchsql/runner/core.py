@@ -29,6 +29,7 @@ from batchsql.reconcile import FAILED
 from batchsql.runner.collect import Collector
 from batchsql.runner.source import ROWS_PER_SLICE, Renderer, check_source, render_stage
 from batchsql.runner.submit import Submitter
+from batchsql.runner.uploads import Uploads
 from batchsql.spec import Spec, line_of
 from batchsql.spool import ChunkWriter, OnChunk, OnNotSent, count_request_tokens
 from batchsql.state import State, ensure_table, now
@@ -153,6 +154,8 @@ class Runner:
         self._lock: SpecLock | None = None
         self._last_beat = 0.0
         self.phases = Phases()
+        #: Chunks this run has recorded an intent for (each one's number).
+        self._chunks = 0
         #: This run's id, and the file of the request bodies it rendered (see bodies.py).
         self.run_id = ""
         self.bodies: BodyFile | None = None
@@ -363,24 +366,14 @@ class Runner:
         if not rows:
             summary.deferred = 0
             return 0
-        phases, bodies = self.phases, self.bodies
-        assert bodies is not None
-        with phases("select"):
+        with self.phases("select"):
             shared = self.shared_rows(query, params)
-        writer = self.writer(summary, on_chunk=lambda *chunk: self.submit_chunk(summary, *chunk),
-                             on_not_sent=lambda rows: self.write_not_sent(summary, rows),
-                             shared=shared)
-        # A budget stops at a row: the same row on every run, so the rows go in key order.
-        to_send = sql.requests_to_send(query, self.stage, self.key, dedup=self.spec.dedup,
-                                       ordered=self.max_cost is not None)
-        for batch in phases.iterate("select", self.wh.stream(to_send, params,
-                                                             batch_size=ROWS_PER_SLICE)):
-            phases.count("select", batch.num_rows)
-            with phases("encode"):
-                writer.add(bodies.attach(batch, self.run_id))
-            phases.count("encode", batch.num_rows)
-        with phases("encode"):
-            writer.finish()
+        with Uploads(self, summary) as uploads:
+            writer = self.writer(
+                summary, on_chunk=lambda *chunk: self.submit_chunk(summary, uploads, *chunk),
+                on_not_sent=lambda rows: self.write_not_sent(summary, rows), shared=shared)
+            self._write_chunks(writer, query, params)
+            uploads.finish()
         summary.deferred = writer.deferred
         summary.over_budget = writer.over_budget
         summary.shared += writer.shared
@@ -394,6 +387,23 @@ class Runner:
             self.emit("over_budget", {"rows": writer.over_budget, "budget": self.max_cost,
                                       "committed": summary.est_cost_usd})
         return writer.deferred
+
+    def _write_chunks(self, writer: ChunkWriter, pending: exp.Select,
+                      params: list[Any]) -> None:
+        """Stream the rows to send into the chunk writer, bodies attached."""
+        phases, bodies = self.phases, self.bodies
+        assert bodies is not None
+        # A budget stops at a row: the same row on every run, so the rows go in key order.
+        to_send = sql.requests_to_send(pending, self.stage, self.key, dedup=self.spec.dedup,
+                                       ordered=self.max_cost is not None)
+        for batch in phases.iterate("select", self.wh.stream(to_send, params,
+                                                             batch_size=ROWS_PER_SLICE)):
+            phases.count("select", batch.num_rows)
+            with phases("encode"):
+                writer.add(bodies.attach(batch, self.run_id))
+            phases.count("encode", batch.num_rows)
+        with phases("encode"):
+            writer.finish()
 
     def pending(self, *, exclude_run: bool = False) -> exp.Select:
         """The pending-rows query over this run's stage (see ``sql.pending_rows``)."""
@@ -438,30 +448,25 @@ class Runner:
             return None
         return max(0, self.limits.max_tokens - self.state.tokens_in_flight(self.spec.model))
 
-    def submit_chunk(self, summary: RunSummary, batch_uuid: str, path: Path | None,
-                     requests: pa.Table, size: int, est_tokens: int) -> None:
+    def submit_chunk(self, summary: RunSummary, uploads: Uploads, batch_uuid: str,
+                     path: Path | None, requests: pa.Table, size: int, est_tokens: int) -> None:
         """Record the intent (with its request map), then upload and create its batch."""
+        assert path is not None
         # Lines in the file; the request map may hold more rows (keys sharing a line).
         lines = int(pc.sum(requests.column("_primary")).as_py() or 0)
         batch = {
             "batch_uuid": batch_uuid, "spec": self.spec.name,
             "output_table": self.spec.output.table, "run_id": summary.run_id,
-            "chunk": summary.batches_submitted, "provider": self.provider.name,
+            "chunk": self._chunks, "provider": self.provider.name,
             "endpoint": self.url, "model": self.spec.model, "request_count": lines,
             "input_bytes": size, "est_input_tokens": est_tokens,
         }
         with self.phases("upload"):
-            self.heartbeat(force=True)  # stop here, before paying, if another run took it over
+            self.heartbeat(force=True)  # stop here, before recording, if another run took over
             self.state.record_intent(batch, requests)
             batch.update(status=sql.INTENT, created_at=now())
-            info = self.submitter.send(batch)
-        if info is None:
-            return
-        self.phases.count("upload", lines)
-        summary.batches_submitted += 1
-        summary.submitted += lines
-        self.emit("submitted", {"batch": info.id, "requests": lines,
-                                "rows": requests.num_rows})
+            self._chunks += 1
+            uploads.add(batch, path, lines, requests.num_rows)
 
     def write_not_sent(self, summary: RunSummary, rows: pa.Table) -> None:
         """Rows that cannot be sent (template error, too large) become failed outcomes now."""

@@ -50,13 +50,19 @@ class Submitter:
             return None
         return self.send(batch, resumed=True)
 
-    def send(self, batch: dict[str, Any], *, resumed: bool = False) -> BatchInfo | None:
-        """Upload (or reuse) the intent's file and create its batch; None if abandoned."""
+    def send(self, batch: dict[str, Any], *, resumed: bool = False,
+             uploaded: str | None = None) -> BatchInfo | None:
+        """Upload (or reuse) the intent's file and create its batch; None if abandoned.
+
+        ``uploaded``: the id of the file the caller has just uploaded for this intent.
+        """
         uuid = batch["batch_uuid"]
         path = self.spool_file(uuid)
         provider = self.r.provider
-        file_id = None
-        if resumed:
+        file_id = uploaded
+        if uploaded is not None:
+            self.r.state.update_batch(uuid, input_file_id=uploaded)
+        elif resumed:
             if batch.get("input_file_id") and provider.file_exists(batch["input_file_id"]):
                 file_id = batch["input_file_id"]
             else:
