@@ -229,6 +229,28 @@ def test_enum_scores_survive_their_memo_starting_again(monkeypatch: pytest.Monke
         assert plan.json(TextContext(text)) == json.dumps(walked, ensure_ascii=False)
 
 
+@pytest.mark.parametrize("memo_words", [0, 3, 200_000])
+def test_enum_scores_match_each_matcher_over_repeated_and_new_words(
+        monkeypatch: pytest.MonkeyPatch, memo_words: int) -> None:
+    """Words met for the first time (twice in one text, or as the memo starts again midway)
+    score what every matcher's own scores give."""
+    monkeypatch.setattr(_EnumScores, "MEMO_WORDS", memo_words)
+    enums = _EnumScores()
+    option_sets = [("billing", "bug", "feature_request", "account", "other"),
+                   ("low", "normal", "high", "urgent"), ("n/a", "ok", "v2", "x", "copy")]
+    for options in option_sets:
+        enums.add(matcher(options))
+    rng = random.Random(8)
+    vocabulary = ["billing", "bills", "charged", "bug", "crashing", "urgent", "asap", "low",
+                  "ok", "v2", "x", "copy", "the", "a"]
+    for n in range(400):
+        words = [rng.choice(vocabulary) if rng.random() < 0.7 else f"new{n}w{rng.randint(0, 3)}"
+                 for _ in range(rng.randint(0, 40))]
+        ctx = TextContext(" ".join(words))
+        expected = [matcher(options).scores(ctx.words) for options in option_sets]
+        assert enums.scores(ctx) == expected, words
+
+
 def test_enum_hits_ruled_out_by_their_first_letters_are_none() -> None:
     """The three-letter probe of _EnumScores only skips words that hit no option."""
     enums = _EnumScores()
