@@ -202,8 +202,9 @@ def test_plans_are_found_by_identity_not_equality() -> None:
 
 def test_first_sentence_from_the_head_of_a_text_is_that_of_the_whole() -> None:
     rng = random.Random(5)
-    alphabet = "ab .!?\n\t\u2028\u00a0é"
-    texts = [*STRINGS, "One. Two", "a" * 99 + ". b", "a" * 100 + ". b", "a" * 101 + "! b"]
+    alphabet = "ab .!?\n\t\u2028\u00a0é\x1c\x85\u3000"
+    texts = [*STRINGS, "One. Two", "a" * 99 + ". b", "a" * 100 + ". b", "a" * 101 + "! b",
+             " Ends here.  ", "\n\t. x", "a b c.\u3000", "Why?\x85No.", "x" * 230 + ". y"]
     texts += ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 400)))
               for _ in range(3000)]
     for text in texts:
