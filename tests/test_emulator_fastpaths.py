@@ -130,6 +130,23 @@ def test_templates_rebuild_values_at_every_depth() -> None:
     assert got[4]["l"] is got[5]["l"]  # unchanged: shared with the template
 
 
+def test_templates_rebuild_values_under_keys_of_any_text() -> None:
+    """Keys with quotes, backslashes, line breaks, non-ASCII and lone surrogates (written into
+    the template's compiled rebuild as literals) put the values where json.loads does."""
+    keys = ["'", '"', "\\", "'''", "a\nb", "\u00e9\u65e5", "\ud800", "\x00", "{c0}", "values"]
+
+    def line(i: int, keys: list[str]) -> dict[str, Any]:
+        return {k: {k: [f"{k}{i}", {k: f"v{i}"}], "x": "x"} for k in keys}
+
+    # Written as UTF-8, a lone surrogate is no line json.loads takes: escaped only.
+    for ensure_ascii, some in ((True, keys), (False, [k for k in keys if k != "\ud800"])):
+        parser = LineParser()
+        texts = [json.dumps(line(i, some), ensure_ascii=ensure_ascii).encode() for i in range(5)]
+        got = [parser.loads(t) for t in texts]
+        assert parser._matched == 3
+        assert got == [json.loads(t) for t in texts] == [line(i, some) for i in range(5)]
+
+
 RECURSIVE = {
     "type": "object", "properties": {"root": {"$ref": "#/$defs/node"}},
     "$defs": {"node": {"type": "object", "properties": {
@@ -202,8 +219,9 @@ def test_plans_are_found_by_identity_not_equality() -> None:
 
 def test_first_sentence_from_the_head_of_a_text_is_that_of_the_whole() -> None:
     rng = random.Random(5)
-    alphabet = "ab .!?\n\t\u2028\u00a0é"
-    texts = [*STRINGS, "One. Two", "a" * 99 + ". b", "a" * 100 + ". b", "a" * 101 + "! b"]
+    alphabet = "ab .!?\n\t\u2028\u00a0é\x1c\x85\u3000"
+    texts = [*STRINGS, "One. Two", "a" * 99 + ". b", "a" * 100 + ". b", "a" * 101 + "! b",
+             " Ends here.  ", "\n\t. x", "a b c.\u3000", "Why?\x85No.", "x" * 230 + ". y"]
     texts += ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 400)))
               for _ in range(3000)]
     for text in texts:
@@ -227,6 +245,28 @@ def test_enum_scores_survive_their_memo_starting_again(monkeypatch: pytest.Monke
         text = " ".join(rng.choice(vocabulary) for _ in range(rng.randint(0, 30)))
         walked = SchemaValues(RICH, TextContext(text)).value(RICH, "result", "$")
         assert plan.json(TextContext(text)) == json.dumps(walked, ensure_ascii=False)
+
+
+@pytest.mark.parametrize("memo_words", [0, 3, 200_000])
+def test_enum_scores_match_each_matcher_over_repeated_and_new_words(
+        monkeypatch: pytest.MonkeyPatch, memo_words: int) -> None:
+    """Words met for the first time (twice in one text, or as the memo starts again midway)
+    score what every matcher's own scores give."""
+    monkeypatch.setattr(_EnumScores, "MEMO_WORDS", memo_words)
+    enums = _EnumScores()
+    option_sets = [("billing", "bug", "feature_request", "account", "other"),
+                   ("low", "normal", "high", "urgent"), ("n/a", "ok", "v2", "x", "copy")]
+    for options in option_sets:
+        enums.add(matcher(options))
+    rng = random.Random(8)
+    vocabulary = ["billing", "bills", "charged", "bug", "crashing", "urgent", "asap", "low",
+                  "ok", "v2", "x", "copy", "the", "a"]
+    for n in range(400):
+        words = [rng.choice(vocabulary) if rng.random() < 0.7 else f"new{n}w{rng.randint(0, 3)}"
+                 for _ in range(rng.randint(0, 40))]
+        ctx = TextContext(" ".join(words))
+        expected = [matcher(options).scores(ctx.words) for options in option_sets]
+        assert enums.scores(ctx) == expected, words
 
 
 def test_enum_hits_ruled_out_by_their_first_letters_are_none() -> None:

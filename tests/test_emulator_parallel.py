@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import shutil
+import time
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from batchsql.emulator import EmulatorServer, Faults, cli
-from tests.test_emulator import chat_line, client_for, raw, submit
+from tests.test_emulator import chat_line, client_for, jsonl, raw, submit
 
 
 def _lines(n: int, tag: str) -> list[Any]:
@@ -102,6 +104,57 @@ def test_a_dead_worker_leaves_the_work_to_the_server(tmp_path: Path) -> None:
         assert _outcome(two, advance=0) == serial
         assert two.api.refresher.processes == 1  # no new pool after a death
     assert list((tmp_path / "state" / "tmp").iterdir()) == []
+
+
+def _answers(output: bytes) -> dict[str, Any]:
+    """custom_id -> (content, usage) of an output file (its ids depend on the batch's)."""
+    lines = [json.loads(line) for line in output.splitlines()]
+    return {x["custom_id"]: (x["response"]["body"]["choices"][0]["message"]["content"],
+                             x["response"]["body"]["usage"]) for x in lines}
+
+
+def test_a_large_batch_upload_starts_the_workers_before_its_batch(tmp_path: Path) -> None:
+    """Uploading a batch input of pool_min_bytes starts the pool (not another purpose's file,
+    nor a smaller one); the batch then made of it is answered there as by the server."""
+    lines = _lines(60, "warm")
+    size = len(jsonl(lines))
+    with EmulatorServer(tmp_path / "serial", faults=Faults(), processes=1) as one:
+        client = client_for(one)
+        expected = _answers(client.files.content(
+            client.batches.retrieve(submit(client, lines).id).output_file_id or "").content)
+    before = _children()
+    with EmulatorServer(tmp_path / "state", faults=Faults(), processes=2,
+                        pool_min_bytes=size) as two:
+        client = client_for(two)
+        client.files.create(file=("small.jsonl", jsonl(lines[1:])), purpose="batch")
+        client.files.create(file=("other.jsonl", jsonl(lines)), purpose="fine-tune")
+        assert _children() == before and two.api.refresher._pool is None
+        f = client.files.create(file=("input.jsonl", jsonl(lines)), purpose="batch")
+        assert two.api.refresher._pool is not None
+        assert len(_children() - before) == 2  # started, though no batch exists yet
+        batch = client.batches.create(input_file_id=f.id, endpoint="/v1/chat/completions",
+                                      completion_window="24h")
+        done = client.batches.retrieve(batch.id)
+        assert done.status == "completed" and done.output_file_id is not None
+        assert _answers(client.files.content(done.output_file_id).content) == expected
+        assert two.api.refresher.processes == 2  # the warm-up tasks broke nothing
+    assert _children() == before
+
+
+def test_a_worker_dying_while_warming_leaves_the_work_to_the_server(tmp_path: Path) -> None:
+    with EmulatorServer(tmp_path / "state", faults=Faults(), processes=2,
+                        pool_min_bytes=0) as srv:
+        before = _children()
+        srv.api.refresher.warm()
+        for worker in _children() - before:
+            worker.kill()
+        client = client_for(srv)
+        done = client.batches.retrieve(submit(client, _lines(20, "after")).id)
+        assert done.status == "completed" and done.request_counts.completed == 20
+        deadline = time.monotonic() + 30  # the pool's own thread reports the death
+        while srv.api.refresher.processes != 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert srv.api.refresher.processes == 1 and srv.api.refresher._pool is None
 
 
 def test_small_batches_stay_in_the_server(tmp_path: Path) -> None:

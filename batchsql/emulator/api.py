@@ -204,6 +204,8 @@ class Api:
         meta = self.store.add_file(upload, filename=fields["file"].filename or "upload",
                                    purpose=purpose, created_at=now, expires_at=expires_at)
         self.store.bump("files_created")
+        if purpose == "batch" and meta["bytes"] >= self.refresher.min_bytes:
+            self.refresher.warm()  # its batch will likely want the worker processes
         return 200, meta
 
     def list_files(self, req: Request) -> Response:

@@ -71,12 +71,7 @@ class Refresher:
             running = self._running.get(rec["id"])
             if running is not None:
                 return True  # its refresh may have an earlier now: refresh() finishes it
-            if self._pool is None:
-                # spawn, not fork: the server has threads (and their locks) to fork mid-use.
-                self._pool = ProcessPoolExecutor(
-                    self.processes, mp_context=multiprocessing.get_context("spawn"),
-                    initializer=_ignore_interrupts)
-            pool = self._pool
+            pool = self._pool or self._new_pool()
             try:
                 future = pool.submit(_refresh_in_worker, str(self.store.root), rec["id"], now)
             except RuntimeError:  # broken (a worker died): _finished reports it
@@ -84,6 +79,29 @@ class Refresher:
             self._running[rec["id"]] = future, pool
         future.add_done_callback(lambda f: self._finished(rec["id"], f, pool))
         return True
+
+    def warm(self) -> None:
+        """Start the worker processes now, with nothing to do yet: a batch input of at least
+        ``min_bytes`` was uploaded, and the batch made of it would otherwise wait for their
+        interpreters to start (half a second) before its work begins."""
+        if self.processes < 2:
+            return
+        with self._lock:
+            if self._closed or self._pool is not None:
+                return
+            pool = self._new_pool()
+            # One task per process: the pool starts a process per task while none is idle.
+            futures = [pool.submit(_started) for _ in range(self.processes)]
+        for future in futures:  # a worker that dies starting: no pool from then on
+            future.add_done_callback(lambda f: self._check_pool(f, pool))
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        """The pool, made (with ``_lock`` held)."""
+        # spawn, not fork: the server has threads (and their locks) to fork mid-use.
+        self._pool = ProcessPoolExecutor(
+            self.processes, mp_context=multiprocessing.get_context("spawn"),
+            initializer=_ignore_interrupts)
+        return self._pool
 
     def refresh(self, rec: Record, now: float) -> Record:
         """``processing.refresh(store, rec, now)``: waits for the pool's work on ``rec`` if any,
@@ -151,6 +169,11 @@ def _ignore_interrupts() -> None:
     """Ctrl-C reaches the whole process group: the server, not its workers, decides (its stop
     lets the batches under way finish, as its worker thread does)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _started() -> None:
+    """Nothing: run by each worker process as it starts (``Refresher.warm``), after importing
+    this module, and with it all that answering a batch needs."""
 
 
 _stores: dict[str, Store] = {}  # per worker process: one Store per state folder

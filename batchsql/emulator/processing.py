@@ -263,6 +263,10 @@ def execute(store: Store, rec: dict[str, Any], k: int | None, reason: str | None
     need_text = check_fail or faults.malformed_match is not None or (
         faults.duplicate_match is not None) or faults.wrong_answer_match is not None
     rate_cut = int(faults.fail_rate * 2**64)
+    # Read once, not per line: the knobs every line looks at, and what it calls.
+    extra_lines, wrong_match = faults.extra_lines, faults.wrong_answer_match
+    malformed_match, duplicate_match = faults.malformed_match, faults.duplicate_match
+    blake2b, chat_json = hashlib.blake2b, answers.chat_completion_json
     counts_path = store.fail_counts_path()
     in_tokens = out_tokens = 0
     bogus = 0  # output lines that are not one answer per request (duplicates, extras)
@@ -284,9 +288,9 @@ def execute(store: Store, rec: dict[str, Any], k: int | None, reason: str | None
                 for j, (req, template) in enumerate(chunk):
                     i, index = index, index + 1
                     cid, body = req["custom_id"], req["body"]
-                    if faults.extra_lines:
+                    if extra_lines:
                         input_ids.add(cid)
-                    h = hashlib.blake2b(f"{batch_id}:{i}".encode(), digest_size=32).hexdigest()
+                    h = blake2b(f"{batch_id}:{i}".encode(), digest_size=32).hexdigest()
                     line_id, request_id = f"batch_req_{h[:32]}", f"req_{h[32:]}"
                     if k is not None and i >= k:
                         err.write(json.dumps({"id": line_id, "custom_id": cid,
@@ -314,11 +318,16 @@ def execute(store: Store, rec: dict[str, Any], k: int | None, reason: str | None
                                 "body": _failure_body(faults.fail_status)}, "error": None}))
                             continue
                     wrong = (faults.wrong_answer
-                             if faults.wrong_answer_match is not None
-                             and faults.wrong_answer_match in text else None)
+                             if wrong_match is not None and wrong_match in text else None)
                     try:
-                        answer_json, pt, ct = _answer(endpoint, body, h, created, wrong, template,
-                                                      counted[j] if j < len(counted) else None)
+                        if wrong is None and endpoint == CHAT:  # _answer's common case, inline
+                            answer_json, pt, ct = chat_json(
+                                body, completion_id=f"chatcmpl-emu{h[:24]}", created=created,
+                                template=template, user_tokens=counted[j] if j < run else None)
+                        else:
+                            answer_json, pt, ct = _answer(endpoint, body, h, created, wrong,
+                                                          template, counted[j]
+                                                          if j < len(counted) else None)
                     except answers.RequestError as e:
                         err.write(json.dumps({"id": line_id, "custom_id": cid, "response": {
                             "status_code": 400, "request_id": request_id, "body": {"error": {
@@ -329,10 +338,10 @@ def execute(store: Store, rec: dict[str, Any], k: int | None, reason: str | None
                     out_tokens += ct
                     # The text of json.dumps of the line object, without re-encoding the answer.
                     line = _OK_LINE % (line_id, _quote(cid), request_id, answer_json)
-                    if faults.malformed_match is not None and faults.malformed_match in text:
+                    if malformed_match is not None and malformed_match in text:
                         line = line[:len(line) // 2].rstrip("}")  # cut: no longer JSON
                     out.write(line)
-                    if faults.duplicate_match is not None and faults.duplicate_match in text:
+                    if duplicate_match is not None and duplicate_match in text:
                         out.write(line)
                         bogus += 1
         if validator is not None and validator.result()["errors"]:

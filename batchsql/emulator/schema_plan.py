@@ -185,25 +185,26 @@ class _EnumScores:
 
     def scores(self, ctx: TextContext) -> list[list[int]]:
         """Per enum added, per option: what ``matcher.scores(ctx.words)`` gives."""
-        words, memo = ctx.words, self.memo
-        found = list(map(memo.get, words))
-        new = found.count(None)
-        if new:  # words never seen (a line or two each): find their hits
-            if len(memo) > self.MEMO_WORDS:
-                memo = self.memo = {}
-            k = -1
-            for _ in range(new):
-                k = found.index(None, k + 1)
-                word = words[k]
-                hits = memo.get(word)
-                if hits is None:
-                    hits = memo[word] = self._hits(word)
-                found[k] = hits
         out = [[0] * len(m.options) for m in self.matchers]
-        for hits in filter(None, found):  # the few words that score something
+        # A word's lookup gives its hits, () for most (left out by the filter), or the word
+        # itself when never seen: one pass in C leaves the few words to look at here.
+        words = ctx.words
+        for hits in filter(None, map(self.memo.get, words, words)):
+            if hits.__class__ is str:
+                hits = self._learn(hits)
             for j, i, w in hits:
                 out[j][i] += w
         return out
+
+    def _learn(self, word: str) -> tuple[tuple[int, int, int], ...]:
+        """The hits of a word ``scores`` had not seen (a line or two each), remembered."""
+        memo = self.memo
+        hits = memo.get(word)  # twice in a text, or a memo started again meanwhile
+        if hits is None:
+            if len(memo) > self.MEMO_WORDS:
+                memo = self.memo = {}
+            hits = memo[word] = self._hits(word)
+        return hits
 
     def _hits(self, word: str) -> tuple[tuple[int, int, int], ...]:
         if word[:3] not in self.heads:

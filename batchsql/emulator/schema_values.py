@@ -51,6 +51,8 @@ _FORMATS = {
 }
 
 
+_MARK_THEN_SPACE = re.compile(r"[.!?]\s").search
+
 _STOPWORDS = frozenset((
     "about", "after", "also", "been", "before", "being", "could", "does", "doing", "from",
     "have", "having", "here", "into", "just", "like", "more", "most", "much", "other", "over",
@@ -91,6 +93,13 @@ class TextContext:
 
     def first_sentence(self, limit: int = 100) -> str:
         """The first sentence of ``flat``, trimmed to ``limit`` characters."""
+        # A mark followed by whitespace in the text is one followed by a space in ``flat``
+        # (or its last character, when only whitespace follows), and the first stays the
+        # first: when it comes early, flatten the words up to it alone. \s is str.split's
+        # whitespace.
+        end = _MARK_THEN_SPACE(self.text, 0, 2 * limit + 16)
+        if end is not None:
+            return trim(" ".join(self.text[:end.start() + 1].split()), limit)
         head = self._head(limit)
         # SENTENCE_END.split(head, maxsplit=1)[0], found faster: ``head`` is words joined by
         # single spaces (str.split's whitespace is re's \s), so a sentence ends at the first
