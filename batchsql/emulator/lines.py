@@ -17,7 +17,6 @@ from __future__ import annotations
 import itertools
 import json
 import re
-from collections.abc import Callable
 from json.decoder import scanstring  # type: ignore[attr-defined]
 from typing import Any
 
@@ -54,7 +53,6 @@ class Template:
             node[path[-1]] = slot
         self.steps: list[tuple[int, str | int, int]] = []
         _steps(tree, 0, self.steps)
-        self.build = _builder(self.steps)
 
     def match(self, text: str) -> Any:
         """The object ``text`` parses to, or None when it is not shaped like the template."""
@@ -70,28 +68,14 @@ class Template:
             return None
         if len(text) - pos != len(self.tail) or not text.endswith(self.tail):
             return None
-        return self.build(self.obj, values)
-
-
-def _builder(steps: list[tuple[int, str | int, int]]) -> Callable[[Any, list[str]], Any]:
-    """A function doing ``steps`` to a copy of an object, with the values given: ``steps``
-    written out as straight-line Python, compiled once per template (a loop over them, per
-    line, cost twice as much). Its keys are JSON object keys (str) and list indexes (int), as
-    ``_string_spans`` finds them, whose repr is their literal."""
-    lines = ["def build(obj, values):", "    c0 = obj.copy()"]  # keeps key order, or length
-    made = 0
-    for container, key, slot in steps:
-        if slot < 0:
-            made += 1
-            lines.append(f"    c{made} = c{container}[{key!r}].copy()")
-            lines.append(f"    c{container}[{key!r}] = c{made}")
-        else:
-            lines.append(f"    c{container}[{key!r}] = values[{slot:d}]")
-    lines.append("    return c0")
-    namespace: dict[str, Any] = {}
-    exec("\n".join(lines), namespace)
-    build: Callable[[Any, list[str]], Any] = namespace["build"]
-    return build
+        made = [self.obj.copy()]  # a dict keeps its key order, a list its length
+        for container, key, slot in self.steps:
+            if slot < 0:
+                made.append(made[container][key].copy())
+                made[container][key] = made[-1]
+            else:
+                made[container][key] = values[slot]
+        return made[0]
 
 
 def _steps(tree: dict[Any, Any], container: int, out: list[tuple[int, str | int, int]]
