@@ -130,6 +130,23 @@ def test_templates_rebuild_values_at_every_depth() -> None:
     assert got[4]["l"] is got[5]["l"]  # unchanged: shared with the template
 
 
+def test_templates_rebuild_values_under_keys_of_any_text() -> None:
+    """Keys with quotes, backslashes, line breaks, non-ASCII and lone surrogates (written into
+    the template's compiled rebuild as literals) put the values where json.loads does."""
+    keys = ["'", '"', "\\", "'''", "a\nb", "\u00e9\u65e5", "\ud800", "\x00", "{c0}", "values"]
+
+    def line(i: int, keys: list[str]) -> dict[str, Any]:
+        return {k: {k: [f"{k}{i}", {k: f"v{i}"}], "x": "x"} for k in keys}
+
+    # Written as UTF-8, a lone surrogate is no line json.loads takes: escaped only.
+    for ensure_ascii, some in ((True, keys), (False, [k for k in keys if k != "\ud800"])):
+        parser = LineParser()
+        texts = [json.dumps(line(i, some), ensure_ascii=ensure_ascii).encode() for i in range(5)]
+        got = [parser.loads(t) for t in texts]
+        assert parser._matched == 3
+        assert got == [json.loads(t) for t in texts] == [line(i, some) for i in range(5)]
+
+
 RECURSIVE = {
     "type": "object", "properties": {"root": {"$ref": "#/$defs/node"}},
     "$defs": {"node": {"type": "object", "properties": {
