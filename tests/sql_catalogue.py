@@ -213,13 +213,17 @@ def statements(dialect: str) -> dict[str, exp.Expression]:
     out["count_pending"] = sql.count_rows(pending)
     if dialect in ("duckdb", "postgres"):  # the warehouses with snapshot tables
         snapshot = sql.sibling(output, "_batchsql_ticket_labels_pending")
-        out["create_pending_snapshot"] = sql.create_table_as(snapshot, pending)
+        keys = sql.pending_rows(stage, output, state.requests, state.batches, KEY, 3,
+                                keys_only=True)
+        out["create_pending_snapshot"] = sql.create_table_as(
+            snapshot, sql.joined_back(stage, keys, KEY))
         out["read_pending_snapshot"] = sql.select_all(snapshot)
         out["drop_reused"] = sql.drop_reused(snapshot, output, KEY)
     out["count_stage"] = sql.count_rows(stage)
     out["sample_requests"] = sql.sample_requests(pending, KEY, 3)
     out["reuse_answers"] = sql.reuse_answers(pending, output, KEY, values)
     out["given_up"] = sql.given_up(stage, output, KEY, 3)
+    out["any_given_up"] = sql.any_given_up(output, KEY, 3)
     out["answered_rows"] = sql.answered_rows(stage, output, KEY)
     out["rows_in_flight"] = sql.rows_in_flight(stage, state.requests, state.batches, KEY)
     out["reusable_figures"] = sql.reusable_figures(pending, output)

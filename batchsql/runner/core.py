@@ -284,13 +284,14 @@ class Runner:
         return pending
 
     def _snapshot(self, exclude_run: bool) -> Pending:
-        query = self.pending(exclude_run=exclude_run)
         params = [self.run_id] if exclude_run else []
         if self.snapshot is None:
-            return Pending(query, params)
+            return Pending(self.pending(exclude_run=exclude_run), params)
+        keys = self.pending(exclude_run=exclude_run, keys_only=True)
         with self.phases("select"):
             self.wh.execute(sql.drop_table(self.snapshot))
-            self.wh.execute(sql.create_table_as(self.snapshot, query), params)
+            self.wh.execute(sql.create_table_as(
+                self.snapshot, sql.joined_back(self.stage, keys, self.key)), params)
         return Pending(sql.select_all(self.snapshot), [])
 
     def check_budget(self) -> None:
@@ -332,8 +333,12 @@ class Runner:
                                  "saved_usd": None if row[1] is None else float(row[1])})
 
     def count_given_up(self) -> int:
+        """Rows whose failures reached max_attempts (they are no longer retried)."""
+        attempts = self.spec.max_attempts
+        if not self.wh.fetch(sql.any_given_up(self.output, self.key, attempts)):
+            return 0
         return int(self.wh.fetch(sql.given_up(self.stage, self.output, self.key,
-                                              self.spec.max_attempts))[0][0])
+                                              attempts))[0][0])
 
     def submit_pass(self, summary: RunSummary, *, first: bool,
                     pending: Pending | None = None) -> int:
@@ -405,10 +410,11 @@ class Runner:
         with phases("encode"):
             writer.finish()
 
-    def pending(self, *, exclude_run: bool = False) -> exp.Select:
+    def pending(self, *, exclude_run: bool = False, keys_only: bool = False) -> exp.Select:
         """The pending-rows query over this run's stage (see ``sql.pending_rows``)."""
         return sql.pending_rows(self.stage, self.output, self.state.requests, self.state.batches,
-                                self.key, self.spec.max_attempts, exclude_run=exclude_run)
+                                self.key, self.spec.max_attempts, exclude_run=exclude_run,
+                                keys_only=keys_only)
 
     def count_pending(self, pending: exp.Select, params: list[Any]) -> int:
         """How many rows a pending-rows query selects."""
