@@ -5,12 +5,18 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
+import duckdb
 import pytest
 
+from batchsql import sql
 from batchsql.errors import WarehouseError
 from batchsql.profiles import load_target
 from batchsql.warehouses import connect
-from batchsql.warehouses.duckdb import DEFAULT_CHECKPOINT_THRESHOLD, DEFAULT_MEMORY_LIMIT
+from batchsql.warehouses.duckdb import (
+    DEFAULT_CHECKPOINT_THRESHOLD,
+    DEFAULT_MEMORY_LIMIT,
+    DuckDBWarehouse,
+)
 
 
 def target_with(tmp_path: Path, extra: str = "") -> object:
@@ -84,3 +90,23 @@ def test_a_file_this_process_already_has_open_can_be_opened(tmp_path: Path) -> N
 def test_option_names_are_checked(tmp_path: Path) -> None:
     with pytest.raises(WarehouseError, match="not a DuckDB option name"):
         setting(tmp_path, "threads", extra="settings: {'threads; drop table x': 1}\n")
+
+
+def test_snapshot_tables_are_private_to_each_warehouse_object(tmp_path: Path) -> None:
+    """dbt's threads share one DuckDB database: each run gets its own scratch database for its
+    pending-rows snapshot, which its cursors see and which is gone when the run closes."""
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    first, second = DuckDBWarehouse(connection=con), DuckDBWarehouse(connection=con.cursor())
+    table = sql.parse_table("analytics.out", "duckdb")
+    mine, theirs = first.snapshot_table(table), second.snapshot_table(table)
+    assert mine is not None and theirs is not None and mine.catalog != theirs.catalog
+    assert first.snapshot_table(table) == mine  # one per warehouse object, made once
+    first.execute(f"create table {mine.sql('duckdb')} as select 42 as answer")
+    assert [b.to_pylist() for b in first.stream(f"select * from {mine.sql('duckdb')}")] == [
+        [{"answer": 42}]]
+    attached = "select database_name from duckdb_databases() where database_name like '_batch%'"
+    first.close()
+    assert con.execute(attached).fetchall() == [(theirs.catalog,)]
+    second.close()
+    assert con.execute(attached).fetchall() == []
+    con.close()

@@ -84,8 +84,6 @@ def _apply(con: duckdb.DuckDBPyConnection, settings: dict[str, Any]) -> None:
 
 _OPTION = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
-#: The in-memory database that holds snapshot tables (see ``snapshot_table``).
-_SNAPSHOTS = "_batchsql_snapshots"
 
 
 def _setting(value: Any) -> Any:
@@ -117,6 +115,8 @@ class DuckDBWarehouse(Warehouse):
                        **{str(k): _setting(v) for k, v in (settings or {}).items()}}
         self._owned = connection is None
         self._catalog: str | None = None
+        #: The attached in-memory database of snapshot tables, once there is one.
+        self._snapshots: str | None = None
         if connection is not None:
             self._con = connection
         elif read_only:
@@ -177,9 +177,14 @@ class DuckDBWarehouse(Warehouse):
     def snapshot_table(self, table: exp.Table) -> exp.Table | None:
         # An in-memory database attached to this one: unlike a temporary table, the cursors
         # `stream` opens see it, and unlike a table in the file, its rows are never logged.
-        self.execute(f"attach if not exists ':memory:' as {_quote_ident(_SNAPSHOTS)}")
+        # Attached databases belong to the whole database instance, which a dbt run shares
+        # between its threads: each warehouse object attaches its own, and detaches it on close.
+        if self._snapshots is None:
+            name = f"_batchsql_snapshots_{uuid.uuid4().hex[:12]}"
+            self.execute(f"attach ':memory:' as {_quote_ident(name)}")
+            self._snapshots = name
         return exp.table_(exp.to_identifier(table.name, quoted=True), db="main",
-                          catalog=exp.to_identifier(_SNAPSHOTS, quoted=True))
+                          catalog=exp.to_identifier(self._snapshots, quoted=True))
 
     def scratch_table(self, name: str) -> exp.Table:
         if not self.read_only:
@@ -249,6 +254,10 @@ class DuckDBWarehouse(Warehouse):
         self._con.commit()
 
     def close(self) -> None:
+        if self._snapshots is not None:
+            with contextlib.suppress(duckdb.Error):  # closing must not fail on this
+                self._con.execute(f"detach {_quote_ident(self._snapshots)}")
+            self._snapshots = None
         if self._owned:
             self._con.close()
 
