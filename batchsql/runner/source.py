@@ -25,7 +25,10 @@ from batchsql.timings import Phases
 from batchsql.warehouses.base import Warehouse
 
 #: Rows read, rendered and written per Arrow slice: bounds memory whatever the table size.
-ROWS_PER_SLICE = 10_000
+#: Rendering 1M rows (bench/pipeline.py) took 5.7-6.6 s in slices of 10,000, 4.7-4.9 s in
+#: 25,000 (fewer render queries for DuckDB to plan, fewer stage inserts), 4.4-4.9 s in 50,000;
+#: the peak RSS of rendering was 0.7, 1.0 and 1.25 GB.
+ROWS_PER_SLICE = 25_000
 
 #: Columns the stage adds to the key: the hash of the row's template inputs, its request's
 #: fingerprint and input tokens, why it did not render, and where the run that rendered it
@@ -101,12 +104,15 @@ class Renderer:
 
     With ``exact`` every row's input tokens are counted (``batchsql plan``); otherwise a sample
     of each slice is counted and the rest are scaled from it by body length: counting costs
-    about 8 us a row, more than everything else a row costs, and a run needs exact counts only
-    where a budget or a token quota decides (there the chunk writer counts what it sends).
+    about 50 us a row (parsing the body, tokenizing its texts), more than everything else a
+    row costs, and a run needs exact counts only where a budget or a token quota decides
+    (there the chunk writer counts what it sends).
     """
 
-    #: One row in this many is counted exactly when estimating.
+    #: One row in this many is counted exactly when estimating...
     SAMPLE_EVERY = 50
+    #: ...and no more than this many rows of a slice: enough for the tokens-per-byte ratio.
+    SAMPLE_ROWS = 250
 
     def __init__(self, spec: Spec, prompt: Prompt, url: str, *, exact: bool = False) -> None:
         self.spec = spec
@@ -199,7 +205,7 @@ class Renderer:
     def count(self, bodies: pa.Array,
               requests: list[dict[str, Any] | None] | None = None) -> pa.Array:
         """Input tokens per body (NULL: 0): exact, or scaled from an exact count of a sample."""
-        every = 1 if self.exact else self.SAMPLE_EVERY
+        every = 1 if self.exact else max(self.SAMPLE_EVERY, -(-len(bodies) // self.SAMPLE_ROWS))
         valid = bodies.is_valid().to_numpy(zero_copy_only=False)
         sample = [i for i in range(0, len(bodies), every) if valid[i]]
         counts = np.zeros(len(bodies), dtype=np.int64)
@@ -208,9 +214,11 @@ class Renderer:
             counts[i] = tokens.count_input_tokens(
                 self.url, request or json.loads(bodies[i].as_py()))
         if not self.exact:
-            lengths = pc.utf8_length(bodies).fill_null(0).to_numpy(zero_copy_only=False)
-            chars = int(lengths[sample].sum())
-            ratio = counts[sample].sum() / chars if chars else 0.25
+            # Bytes, not characters: read from the offsets, where counting characters reads
+            # every byte (half a second per million rows).
+            lengths = pc.binary_length(bodies).fill_null(0).to_numpy(zero_copy_only=False)
+            size = int(lengths[sample].sum())
+            ratio = counts[sample].sum() / size if size else 0.25
             estimate = np.ceil(lengths * ratio).astype(np.int64)
             estimate[sample] = counts[sample]
             counts = np.where(valid, estimate, 0)
