@@ -398,11 +398,13 @@ def _first_per_custom_id(collect: exp.Table) -> exp.Select:
 
 
 def insert_outcomes(output: exp.Table, collect: exp.Table, requests: exp.Table,
-                    key: Sequence[str], values: Sequence[str]) -> exp.Insert:
+                    key: Sequence[str], values: Sequence[str], *,
+                    unique: bool = False) -> exp.Insert:
     """Collected lines joined back to their keys through the request map, into the output.
 
-    Parameters, in order: provider batch id, spec model (when the line names none), run id,
-    submitted_at, collected_at, batch_uuid.
+    ``unique``: the caller checked that no custom_id repeats among the collected lines, so
+    they need no ranking. Parameters, in order: provider batch id, spec model (when the line
+    names none), run id, submitted_at, collected_at, batch_uuid.
     """
     def paid(column: str) -> exp.Case:  # one key pays for a shared request; the rest get 0
         return exp.Case(ifs=[exp.If(this=_primary(), true=col(column, "c"))],
@@ -418,11 +420,13 @@ def insert_outcomes(output: exp.Table, collect: exp.Table, requests: exp.Table,
             exp.Coalesce(this=col("_model", "c"), expressions=[param()]),
             paid("_input_tokens"), paid("_output_tokens"), paid("_cost_usd"),
             col("_raw", "c"), param(), param(), param(), _dedup_mark(), saved)
-        .from_(_first_per_custom_id(collect).subquery(alias("c")))
+        .from_(collect.copy().as_(alias("c")) if unique
+               else _first_per_custom_id(collect).subquery(alias("c")))
         .join(requests.copy().as_(alias("r")), on=col("_custom_id", "r").eq(col("_custom_id", "c")))
         .where(col("_batch_uuid", "r").eq(param()))
-        .where(col("_rank", "c").eq(1))
     )
+    if not unique:
+        query = query.where(col("_rank", "c").eq(1))
     columns = [*key, *values, "_status", "_error", "_attempt", "_fingerprint", "_batch_id",
                "_custom_id", "_model", "_input_tokens", "_output_tokens", "_cost_usd", "_raw",
                "_run_id", "_submitted_at", "_collected_at", "_dedup", "_saved_usd"]

@@ -231,6 +231,8 @@ def statements(dialect: str) -> dict[str, exp.Expression]:
     # -- collecting -------------------------------------------------------------------------
     out["delete_batch_outcomes"] = sql.delete_where(output, sql.col("_batch_id").eq(sql.param()))
     out["insert_outcomes"] = sql.insert_outcomes(output, collect, state.requests, KEY, values)
+    out["insert_unique_outcomes"] = sql.insert_outcomes(output, collect, state.requests, KEY,
+                                                        values, unique=True)
     out["insert_missing"] = sql.insert_missing(output, collect, state.requests, KEY)
     out["unknown_lines"] = sql.unknown_lines(collect, state.requests)
 

@@ -6,6 +6,7 @@ import textwrap
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 import pytest
 
 from batchsql import sql
@@ -110,3 +111,24 @@ def test_snapshot_tables_are_private_to_each_warehouse_object(tmp_path: Path) ->
     second.close()
     assert con.execute(attached).fetchall() == []
     con.close()
+
+
+def test_held_arrow_data_reads_as_the_transient_table_until_released(tmp_path: Path) -> None:
+    """A batch's parsed results are read in place under the collect stage's name; released,
+    the name is free for the temporary table a larger batch needs."""
+    wh = DuckDBWarehouse(tmp_path / "w.duckdb")
+    collect = wh.transient_table(sql.parse_table("analytics._collect", "duckdb"))
+    assert collect is not None
+    assert wh.hold_arrow(collect, pa.table({"_custom_id": ["a", "b"]}))
+    assert wh.fetch(f"select count(*) from {collect.sql('duckdb')}") == [(2,)]
+    # Holding again replaces what was held.
+    assert wh.hold_arrow(collect, pa.table({"_custom_id": ["c"]}))
+    assert wh.fetch(f"select * from {collect.sql('duckdb')}") == [("c",)]
+    wh.release_arrow(collect)
+    wh.release_arrow(collect)  # harmless when nothing is held
+    wh.execute(sql.drop_table(collect))
+    wh.execute(f"create temporary table {collect.name} (x int)")
+    assert wh.fetch(f"select count(*) from {collect.sql('duckdb')}") == [(0,)]
+    # A table of the database itself is never shadowed by Arrow data.
+    assert not wh.hold_arrow(sql.parse_table("analytics.out", "duckdb"), pa.table({"x": [1]}))
+    wh.close()

@@ -17,7 +17,7 @@ from batchsql.errors import BatchsqlError
 from batchsql.plan import CHAT_COMPLETIONS, Limits
 from batchsql.prompts import compile_prompt
 from batchsql.providers import OpenAIProvider
-from batchsql.runner import Runner
+from batchsql.runner import Runner, collect
 from batchsql.runner.source import Renderer
 from batchsql.spec import load_spec
 
@@ -50,8 +50,18 @@ def max_estimated_tokens(project: Project) -> int:
     return max(renderer.render(rows).column("_est_tokens").to_pylist())
 
 
+@pytest.fixture(params=["held", "copied"])
+def collect_mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Parsed results read in place (DuckDB, batches of up to HELD_BYTES), or copied into the
+    collect stage (larger batches, other warehouses) and ranked by custom_id there."""
+    if request.param == "copied":
+        monkeypatch.setattr(collect, "HELD_BYTES", 0)
+    return str(request.param)
+
+
 @EVERYWHERE
-def test_validation_errors_fail_their_lines_and_resubmit_the_rest(project: Project) -> None:
+def test_validation_errors_fail_their_lines_and_resubmit_the_rest(project: Project,
+                                                                  collect_mode: str) -> None:
     project.emulator.set_faults(Faults(invalid_match="crashes with an error"))
     first = project.run()
     assert first.outcomes == {"failed": 1}
@@ -140,7 +150,7 @@ def test_malformed_result_lines_become_failed_rows(project: Project) -> None:
     assert project.run().succeeded == 1
 
 
-def test_unknown_custom_ids_are_reported_and_ignored(project: Project) -> None:
+def test_unknown_custom_ids_are_reported_and_ignored(project: Project, collect_mode: str) -> None:
     project.emulator.set_faults(Faults(extra_lines=2))
     summary = project.run()
     assert summary.unknown_lines == 2 and summary.succeeded == N
@@ -148,7 +158,7 @@ def test_unknown_custom_ids_are_reported_and_ignored(project: Project) -> None:
     assert project.query("select count(*) from analytics.labels") == [(N,)]
 
 
-def test_repeated_result_lines_count_once(project: Project) -> None:
+def test_repeated_result_lines_count_once(project: Project, collect_mode: str) -> None:
     project.emulator.set_faults(Faults(duplicate_match="Password reset"))
     project.run()
     assert_all_succeeded_once(project)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from batchsql import outputs, sql
 from batchsql.ahead import read_ahead
@@ -26,6 +27,10 @@ if TYPE_CHECKING:
     from batchsql.runner.core import Runner, RunSummary
 
 TOKEN_LIMIT = "token_limit_exceeded"
+
+#: A batch's parsed outcomes up to this size are read in place (``Warehouse.hold_arrow``),
+#: not copied into the collect stage: a batch of 50,000 short answers takes about 20 MB.
+HELD_BYTES = 64 * 1024 * 1024
 
 
 class Collector:
@@ -123,11 +128,10 @@ class Collector:
         phases = r.phases
         with phases("download"):
             files = next(results).files
-        with phases("reconcile"):
-            self.read_results(results)
         line_errors = validation_outcomes(batch["batch_uuid"], info)
-        if line_errors:
-            r.wh.insert_arrow(r.collect_stage, outputs.outcome_table(r.spec, line_errors, None))
+        with phases("reconcile"):
+            unique = self.read_results(
+                results, outputs.outcome_table(r.spec, line_errors, None) if line_errors else None)
         missing = missing_reason(info)
         if _quota_refused(info):
             # Refused for the enqueued-token quota: its rows are pending again, and this run
@@ -142,7 +146,8 @@ class Collector:
             r.wh.execute(sql.delete_where(r.output, sql.col("_batch_id").eq(sql.param())),
                          [info.id])
             r.wh.execute(
-                sql.insert_outcomes(r.output, r.collect_stage, r.state.requests, r.key, values),
+                sql.insert_outcomes(r.output, r.collect_stage, r.state.requests, r.key, values,
+                                    unique=unique),
                 [info.id, r.spec.model, summary.run_id, batch["submitted_at"], stamp,
                  batch["batch_uuid"]])
             if missing is not None:
@@ -159,7 +164,8 @@ class Collector:
                                  error_file_id=info.error_file_id, collected_at=stamp,
                                  unknown_lines=unknown, error=batch_error,
                                  **figures["batch"])
-        # Committed: the raw files have done their job.
+        # Committed: the raw files have done their job, and the parsed lines too.
+        r.wh.release_arrow(r.collect_stage)
         for path in files:
             path.unlink(missing_ok=True)
         if folder.exists() and not any(folder.iterdir()):
@@ -175,17 +181,53 @@ class Collector:
                              "outcomes": figures["by_status"], "unknown": unknown,
                              "error": batch_error})
 
-    def read_results(self, results: Iterator[Result]) -> None:
-        """Put a batch's outcome tables into the collect stage, one slice at a time."""
+    def read_results(self, results: Iterator[Result], extra: pa.Table | None = None) -> bool:
+        """Make a batch's outcome tables (and ``extra`` outcomes) the collect stage.
+
+        Outcomes of up to ``HELD_BYTES`` are read where they are if the warehouse can
+        (``hold_arrow``); larger ones go into the collect stage a slice at a time. True when
+        no custom_id repeats in them (so writing them needs no ranking), which is checked
+        only in the first case.
+        """
         r = self.r
+        r.wh.release_arrow(r.collect_stage)
         r.wh.execute(sql.drop_table(r.collect_stage))
+        held: list[pa.Table] = []
+        created = False
+        while (table := next(results).table) is not None:
+            self._count(table)
+            if not created and sum(t.nbytes for t in held) + table.nbytes <= HELD_BYTES:
+                held.append(table)
+                continue
+            if not created:
+                self._create_stage(held)
+                created = True
+            r.wh.insert_arrow(r.collect_stage, table)
+        if extra is not None and created:
+            r.wh.insert_arrow(r.collect_stage, extra)
+        elif extra is not None:
+            held.append(extra.cast(held[0].schema) if held else extra)
+        if created:
+            return False
+        if held:
+            whole = pa.concat_tables(held)
+            if r.wh.hold_arrow(r.collect_stage, whole):
+                return _unique(whole.column("_custom_id"))
+        self._create_stage(held)
+        return False
+
+    def _create_stage(self, tables: list[pa.Table]) -> None:
+        r = self.r
         r.wh.execute(sql.create_table(r.collect_stage,
                                       outputs.outcome_columns(r.spec, r.wh.dialect),
                                       temporary=r.temporary))
-        while (table := next(results).table) is not None:
+        for table in tables:
             r.wh.insert_arrow(r.collect_stage, table)
-            r.phases.count("reconcile", table.num_rows)
-            r.phases.count("download", table.num_rows)
+        tables.clear()
+
+    def _count(self, table: pa.Table) -> None:
+        self.r.phases.count("reconcile", table.num_rows)
+        self.r.phases.count("download", table.num_rows)
 
     def _fetch(self, file_id: str, dest: Path) -> Path:
         # A whole file from an interrupted collection is re-ingested, not downloaded again.
@@ -200,6 +242,12 @@ class Result:
 
     files: list[Path] = field(default_factory=list)
     table: pa.Table | None = None
+
+
+def _unique(custom_ids: pa.ChunkedArray) -> bool:
+    """No custom_id repeats (NULLs aside: they match no request)."""
+    valid = len(custom_ids) - custom_ids.null_count
+    return pc.count_distinct(custom_ids, mode="only_valid").as_py() == valid
 
 
 def validation_outcomes(batch_uuid: str, info: BatchInfo) -> list[Outcome]:

@@ -94,6 +94,16 @@ class Warehouse(ABC):
         """
         return None
 
+    def hold_arrow(self, table: exp.Table, data: pa.Table) -> bool:
+        """Let statements read ``data`` as ``table`` (a name ``transient_table`` gave) without
+        copying it into the warehouse, until ``release_arrow``; False where the warehouse
+        cannot, and the caller creates and fills the table instead."""
+        return False
+
+    def release_arrow(self, table: exp.Table) -> None:
+        """Stop reading ``table`` from what ``hold_arrow`` gave (nothing if it holds none)."""
+        return None
+
     def snapshot_table(self, table: exp.Table) -> exp.Table | None:
         """A session-private table that holds a query's result for several later reads,
         ``stream`` included (one submit pass's pending rows), or None where computing the query

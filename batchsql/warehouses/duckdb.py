@@ -117,6 +117,8 @@ class DuckDBWarehouse(Warehouse):
         self._catalog: str | None = None
         #: The attached in-memory database of snapshot tables, once there is one.
         self._snapshots: str | None = None
+        #: Names of the transient tables ``hold_arrow`` registered Arrow data under.
+        self._held: set[str] = set()
         if connection is not None:
             self._con = connection
         elif read_only:
@@ -173,6 +175,23 @@ class DuckDBWarehouse(Warehouse):
         # A temporary table belongs to this connection: only statements run on it (never the
         # cursors `stream` opens) may read it.
         return exp.table_(exp.to_identifier(table.name, quoted=True), db="main", catalog="temp")
+
+    def hold_arrow(self, table: exp.Table, data: pa.Table) -> bool:
+        # A registered Arrow table is a view in this connection's temporary catalog, under
+        # the name a transient table would have: statements read it in place, with nothing
+        # copied or logged (a million parsed results cost a second to insert).
+        if table.catalog != "temp" or table.db != "main":
+            return False
+        self.release_arrow(table)
+        self._con.register(table.name, data)
+        self._held.add(table.name)
+        return True
+
+    def release_arrow(self, table: exp.Table) -> None:
+        if table.catalog == "temp" and table.name in self._held:
+            self._held.discard(table.name)
+            with contextlib.suppress(duckdb.Error):  # in an aborted transaction, say
+                self._con.unregister(table.name)
 
     def snapshot_table(self, table: exp.Table) -> exp.Table | None:
         # An in-memory database attached to this one: unlike a temporary table, the cursors
