@@ -89,7 +89,9 @@ class BodyFile:
             window = pa.LargeStringArray.from_buffers(
                 last - first + 1, pa.py_buffer(offsets[first:last + 2] - base),
                 pa.py_buffer(data))
-            pieces.append(window.take(pa.array(ordered[lo:hi] - first)))
+            # Every row of the window, in order (a full run reads whole slices so): no copy.
+            whole = last - first + 1 == hi - lo and bool((np.diff(ordered[lo:hi]) == 1).all())
+            pieces.append(window if whole else window.take(pa.array(ordered[lo:hi] - first)))
         got = pa.concat_arrays(pieces) if len(pieces) > 1 else pieces[0]
         if not (order[1:] > order[:-1]).all():
             inverse = np.empty_like(order)

@@ -50,6 +50,17 @@ def test_bodies_come_back_in_any_order(tmp_path: Path) -> None:
             bodies.read(np.array([len(written)]))
 
 
+def test_a_run_of_consecutive_rows_is_read_whole(tmp_path: Path) -> None:
+    # A full run reads slices of consecutive rows: handed back as read, no copy; a repeated
+    # row among them is not mistaken for such a run.
+    with BodyFile(tmp_path) as bodies:
+        bodies.append(pa.array([f"body {i}" for i in range(100)], pa.string()))
+        for picked in (list(range(10, 60)), [*range(10, 30), 29, *range(31, 60)],
+                       [10, 11, 11, 12]):
+            got = bodies.read(np.array(picked, np.int64))
+            assert got.to_pylist() == [f"body {i}" for i in picked]
+
+
 def test_the_file_leaves_nothing_behind(tmp_path: Path) -> None:
     """Nothing to clean up after a crash: on POSIX the file has no name even while open."""
     bodies = BodyFile(tmp_path)
