@@ -25,10 +25,10 @@ from batchsql.timings import Phases
 from batchsql.warehouses.base import Warehouse
 
 #: Rows read, rendered and written per Arrow slice: bounds memory whatever the table size.
-#: Rendering 1M rows (bench/pipeline.py) took 5.7-6.6 s in slices of 10,000, 4.7-4.9 s in
-#: 25,000 (fewer render queries for DuckDB to plan, fewer stage inserts), 4.4-4.9 s in 50,000;
-#: the peak RSS of rendering was 0.7, 1.0 and 1.25 GB.
-ROWS_PER_SLICE = 25_000
+#: Larger slices render faster (1M rows: 5.7-6.6 s in slices of 10,000, 4.7-4.9 s in 25,000,
+#: fewer queries for DuckDB to plan) but each one in flight holds more: the peak RSS of
+#: rendering was 0.7 GB, then 1.0 GB, too much for a flat-memory run of 1M rows.
+ROWS_PER_SLICE = 10_000
 
 #: Columns the stage adds to the key: the hash of the row's template inputs, its request's
 #: fingerprint and input tokens, why it did not render, and where the run that rendered it
@@ -112,7 +112,7 @@ class Renderer:
     #: One row in this many is counted exactly when estimating...
     SAMPLE_EVERY = 50
     #: ...and no more than this many rows of a slice: enough for the tokens-per-byte ratio.
-    SAMPLE_ROWS = 250
+    SAMPLE_ROWS = 50
 
     def __init__(self, spec: Spec, prompt: Prompt, url: str, *, exact: bool = False) -> None:
         self.spec = spec
