@@ -11,7 +11,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from batchsql import api
+from batchsql import api, results_fast
 from batchsql.emulator import EmulatorServer, Faults
 from batchsql.errors import BatchsqlError
 from batchsql.plan import CHAT_COMPLETIONS, Limits
@@ -50,12 +50,16 @@ def max_estimated_tokens(project: Project) -> int:
     return max(renderer.render(rows).column("_est_tokens").to_pylist())
 
 
-@pytest.fixture(params=["held", "copied"])
+@pytest.fixture(params=["held", "copied", "overflowing"])
 def collect_mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Parsed results read in place (DuckDB, batches of up to HELD_BYTES), or copied into the
-    collect stage (larger batches, other warehouses) and ranked by custom_id there."""
+    """Parsed results read in place (DuckDB, batches of up to HELD_BYTES), copied into the
+    collect stage (larger batches, other warehouses) and ranked by custom_id there, or held
+    slice by slice until one no longer fits, then copied with the ones held."""
     if request.param == "copied":
         monkeypatch.setattr(collect, "HELD_BYTES", 0)
+    if request.param == "overflowing":
+        monkeypatch.setattr(results_fast, "BLOCK_BYTES", 4096)  # slices of a few lines
+        monkeypatch.setattr(collect, "HELD_BYTES", 1000)  # one slice of about 800 bytes
     return str(request.param)
 
 

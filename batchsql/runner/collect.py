@@ -184,46 +184,55 @@ class Collector:
     def read_results(self, results: Iterator[Result], extra: pa.Table | None = None) -> bool:
         """Make a batch's outcome tables (and ``extra`` outcomes) the collect stage.
 
-        Outcomes of up to ``HELD_BYTES`` are read where they are if the warehouse can
-        (``hold_arrow``); larger ones go into the collect stage a slice at a time. True when
-        no custom_id repeats in them (so writing them needs no ranking), which is checked
-        only in the first case.
+        While they total at most ``HELD_BYTES`` and the warehouse can, they are read where
+        they are (``hold_arrow``); otherwise they are copied into the collect stage a slice at
+        a time. True when they are held and no custom_id repeats in them (so writing them
+        needs no ranking).
         """
         r = self.r
         r.wh.release_arrow(r.collect_stage)
         r.wh.execute(sql.drop_table(r.collect_stage))
         held: list[pa.Table] = []
-        created = False
-        while (table := next(results).table) is not None:
+        copying = False
+        for table in iter(lambda: next(results).table, None):
             self._count(table)
-            if not created and sum(t.nbytes for t in held) + table.nbytes <= HELD_BYTES:
-                held.append(table)
-                continue
-            if not created:
-                self._create_stage(held)
-                created = True
-            r.wh.insert_arrow(r.collect_stage, table)
-        if extra is not None and created:
-            r.wh.insert_arrow(r.collect_stage, extra)
-        elif extra is not None:
-            held.append(extra.cast(held[0].schema) if held else extra)
-        if created:
+            if copying or not self._hold(held, table):
+                copying = self._copy(held, table, created=copying)
+        if extra is not None:
+            extra = extra.cast(held[0].schema) if held else extra
+            if copying or not self._hold(held, extra):
+                copying = self._copy(held, extra, created=copying)
+        if copying:
             return False
-        if held:
-            whole = pa.concat_tables(held)
-            if r.wh.hold_arrow(r.collect_stage, whole):
-                return _unique(whole.column("_custom_id"))
-        self._create_stage(held)
-        return False
+        if not held:
+            self._copy(held, None, created=False)  # an empty collect stage
+            return False
+        return _unique(pa.concat_tables(held).column("_custom_id"))
 
-    def _create_stage(self, tables: list[pa.Table]) -> None:
+    def _hold(self, held: list[pa.Table], table: pa.Table) -> bool:
+        """Hold ``table`` with the tables ``held``, if they fit and the warehouse can."""
+        if sum(t.nbytes for t in held) + table.nbytes > HELD_BYTES:
+            return False
+        if not self.r.wh.hold_arrow(self.r.collect_stage, pa.concat_tables([*held, table])):
+            return False
+        held.append(table)
+        return True
+
+    def _copy(self, held: list[pa.Table], table: pa.Table | None, *, created: bool) -> bool:
+        """Insert ``table`` into the collect stage, first creating it (from what was held)
+        unless it is ``created``; returns True: the stage is created now."""
         r = self.r
-        r.wh.execute(sql.create_table(r.collect_stage,
-                                      outputs.outcome_columns(r.spec, r.wh.dialect),
-                                      temporary=r.temporary))
-        for table in tables:
+        if not created:
+            r.wh.release_arrow(r.collect_stage)
+            r.wh.execute(sql.create_table(r.collect_stage,
+                                          outputs.outcome_columns(r.spec, r.wh.dialect),
+                                          temporary=r.temporary))
+            for earlier in held:
+                r.wh.insert_arrow(r.collect_stage, earlier)
+            held.clear()
+        if table is not None:
             r.wh.insert_arrow(r.collect_stage, table)
-        tables.clear()
+        return True
 
     def _count(self, table: pa.Table) -> None:
         self.r.phases.count("reconcile", table.num_rows)
