@@ -465,6 +465,15 @@ def insert_missing(output: exp.Table, collect: exp.Table, requests: exp.Table,
     return insert_select(output, columns, query)
 
 
+def batch_requests(requests: exp.Table) -> exp.Select:
+    """How many rows a batch's request map holds, and how many of them send a line
+    (parameter: batch_uuid)."""
+    return (exp.select(exp.Count(this=exp.Star()),
+                       exp.Count(this=exp.Case(ifs=[exp.If(this=_primary(),
+                                                           true=exp.Literal.number(1))])))
+            .from_(requests.copy().as_(alias("r"))).where(col("_batch_uuid", "r").eq(param())))
+
+
 def unknown_lines(collect: exp.Table, requests: exp.Table) -> exp.Select:
     """Count of collected lines whose custom_id the batch never sent (parameter: batch_uuid)."""
     sent = (exp.select(exp.Literal.number(1)).from_(requests.copy().as_(alias("r")))

@@ -235,6 +235,7 @@ def statements(dialect: str) -> dict[str, exp.Expression]:
                                                         values, unique=True)
     out["insert_missing"] = sql.insert_missing(output, collect, state.requests, KEY)
     out["unknown_lines"] = sql.unknown_lines(collect, state.requests)
+    out["batch_requests"] = sql.batch_requests(state.requests)
 
     # -- figures ----------------------------------------------------------------------------
     out["outcome_figures"] = sql.outcome_figures(output)

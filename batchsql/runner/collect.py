@@ -130,7 +130,7 @@ class Collector:
             files = next(results).files
         line_errors = validation_outcomes(batch["batch_uuid"], info)
         with phases("reconcile"):
-            unique = self.read_results(
+            staged = self.read_results(
                 results, outputs.outcome_table(r.spec, line_errors, None) if line_errors else None)
         missing = missing_reason(info)
         if _quota_refused(info):
@@ -147,17 +147,28 @@ class Collector:
                          [info.id])
             r.wh.execute(
                 sql.insert_outcomes(r.output, r.collect_stage, r.state.requests, r.key, values,
-                                    unique=unique),
+                                    unique=staged.unique),
                 [info.id, r.spec.model, summary.run_id, batch["submitted_at"], stamp,
                  batch["batch_uuid"]])
-            if missing is not None:
+            figures = r.batch_figures(info.id)
+            # Usually every request has its line and every line its request, which the counts
+            # show: the anti-joins that would find the exceptions are run only when they may.
+            rows, lines = (int(n) for n in r.wh.fetch(sql.batch_requests(r.state.requests),
+                                                      [batch["batch_uuid"]])[0])
+            written = sum(figures["by_status"].values())
+            if missing is not None and written < rows:
                 r.wh.execute(
                     sql.insert_missing(r.output, r.collect_stage, r.state.requests, r.key),
                     [missing[0], missing[1], info.id, r.spec.model, summary.run_id,
                      batch["submitted_at"], stamp, batch["batch_uuid"]])
-            figures = r.batch_figures(info.id)
-            unknown = int(r.wh.fetch(sql.unknown_lines(r.collect_stage, r.state.requests),
-                                     [batch["batch_uuid"]])[0][0])
+                figures = r.batch_figures(info.id)
+            if staged.unique and written == rows and lines == batch["request_count"]:
+                # Each request row has its line, one line per custom_id: the lines that
+                # matched are the batch's lines, and the rest are unknown.
+                unknown = staged.rows - lines
+            else:
+                unknown = int(r.wh.fetch(sql.unknown_lines(r.collect_stage, r.state.requests),
+                                         [batch["batch_uuid"]])[0][0])
             r.state.update_batch(batch["batch_uuid"], status=sql.COLLECTED,
                                  provider_status=info.status,
                                  output_file_id=info.output_file_id,
@@ -181,33 +192,35 @@ class Collector:
                              "outcomes": figures["by_status"], "unknown": unknown,
                              "error": batch_error})
 
-    def read_results(self, results: Iterator[Result], extra: pa.Table | None = None) -> bool:
+    def read_results(self, results: Iterator[Result], extra: pa.Table | None = None) -> Staged:
         """Make a batch's outcome tables (and ``extra`` outcomes) the collect stage.
 
         While they total at most ``HELD_BYTES`` and the warehouse can, they are read where
         they are (``hold_arrow``); otherwise they are copied into the collect stage a slice at
-        a time. True when they are held and no custom_id repeats in them (so writing them
-        needs no ranking).
+        a time.
         """
         r = self.r
         r.wh.release_arrow(r.collect_stage)
         r.wh.execute(sql.drop_table(r.collect_stage))
         held: list[pa.Table] = []
         copying = False
+        rows = 0
         for table in iter(lambda: next(results).table, None):
             self._count(table)
+            rows += table.num_rows
             if copying or not self._hold(held, table):
                 copying = self._copy(held, table, created=copying)
         if extra is not None:
+            rows += extra.num_rows
             extra = extra.cast(held[0].schema) if held else extra
             if copying or not self._hold(held, extra):
                 copying = self._copy(held, extra, created=copying)
         if copying:
-            return False
+            return Staged(rows, unique=False)
         if not held:
             self._copy(held, None, created=False)  # an empty collect stage
-            return False
-        return _unique(pa.concat_tables(held).column("_custom_id"))
+            return Staged(rows, unique=False)
+        return Staged(rows, unique=_unique(pa.concat_tables(held).column("_custom_id")))
 
     def _hold(self, held: list[pa.Table], table: pa.Table) -> bool:
         """Hold ``table`` with the tables ``held``, if they fit and the warehouse can."""
@@ -241,6 +254,15 @@ class Collector:
     def _fetch(self, file_id: str, dest: Path) -> Path:
         # A whole file from an interrupted collection is re-ingested, not downloaded again.
         return dest if dest.exists() else self.r.provider.download(file_id, dest)
+
+
+@dataclass(frozen=True)
+class Staged:
+    """What ``read_results`` put in the collect stage: how many rows, and whether they are
+    held with no custom_id repeated (so writing them needs no ranking)."""
+
+    rows: int
+    unique: bool
 
 
 @dataclass
