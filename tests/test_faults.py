@@ -162,6 +162,34 @@ def test_unknown_custom_ids_are_reported_and_ignored(project: Project, collect_m
     assert project.query("select count(*) from analytics.labels") == [(N,)]
 
 
+@pytest.mark.parametrize("extra", [0, 2], ids=["no-extra-lines", "extra-lines"])
+def test_a_request_the_provider_returned_no_line_for_is_missing(
+        project: Project, collect_mode: str, monkeypatch: pytest.MonkeyPatch, extra: int) -> None:
+    # A completed batch whose output file lacks one request's line (with or without lines
+    # for requests never sent): that key is "missing" and the next run sends it again.
+    download = OpenAIProvider.download
+
+    def losing_a_line(self: OpenAIProvider, file_id: str, dest: Path) -> Path:
+        path = download(self, file_id, dest)
+        lines = path.read_bytes().splitlines(keepends=True)
+        path.write_bytes(b"".join(line for line in lines if b"Dark mode please" not in line))
+        return path
+
+    monkeypatch.setattr(OpenAIProvider, "download", losing_a_line)
+    project.emulator.set_faults(Faults(extra_lines=extra))
+    summary = project.run()
+    assert summary.outcomes == {"succeeded": N - 1, "missing": 1}
+    assert summary.unknown_lines == extra
+    assert project.query("select _status, _error from analytics.labels where ticket_id = 3") == [
+        ("missing", "the provider returned no result line for this request")]
+    assert project.query("select unknown_lines, succeeded, failed from "
+                         "analytics._batchsql_batches") == [(extra, N - 1, 1)]
+    monkeypatch.setattr(OpenAIProvider, "download", download)
+    project.emulator.set_faults(Faults())
+    again = project.run()
+    assert again.submitted == 1 and again.succeeded == 1
+
+
 def test_repeated_result_lines_count_once(project: Project, collect_mode: str) -> None:
     project.emulator.set_faults(Faults(duplicate_match="Password reset"))
     project.run()
