@@ -164,7 +164,9 @@ class Collector:
                 figures = r.batch_figures(info.id)
             if staged.unique and written == rows and lines == batch["request_count"]:
                 # Each request row has its line, one line per custom_id: the lines that
-                # matched are the batch's lines, and the rest are unknown.
+                # matched are the batch's lines, and the rest are unknown. (A map whose
+                # primary rows do not add up to the file's lines, say one written before
+                # `_primary` existed, is searched instead.)
                 unknown = staged.rows - lines
             else:
                 unknown = int(r.wh.fetch(sql.unknown_lines(r.collect_stage, r.state.requests),
