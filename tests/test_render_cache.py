@@ -6,6 +6,7 @@ import pytest
 
 from batchsql.emulator import Faults
 from batchsql.errors import SpecError
+from batchsql.runner import source
 
 from .conftest import EVERYWHERE, SPEC, TICKETS, Project
 
@@ -106,3 +107,31 @@ def test_estimated_tokens_are_close_to_the_exact_count(project: Project) -> None
     summary = project.run()
     estimate = project.query("select sum(est_input_tokens) from analytics._batchsql_batches")
     assert estimate[0][0] == pytest.approx(summary.input_tokens, rel=0.05)
+
+
+def test_a_render_cut_short_is_finished_by_the_next_run(
+        project: Project, monkeypatch: pytest.MonkeyPatch, warehouse: str) -> None:
+    """A render that stops part way (a crash, an interrupt) loses nothing: the next run
+    renders and sends every row. DuckDB's stage is filled in one bulk insert, of which none
+    is left; elsewhere the slices stored stay (and are rendered again: their bodies were in
+    the stopped run's file)."""
+    monkeypatch.setattr(source, "ROWS_PER_SLICE", 3)
+    finish = source.Renderer.finish
+    calls = []
+
+    def crash_on_the_second_slice(self: source.Renderer, prepared: source.Prepared) -> object:
+        calls.append(prepared.batch.num_rows)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return finish(self, prepared)
+
+    monkeypatch.setattr(source.Renderer, "finish", crash_on_the_second_slice)
+    with pytest.raises(KeyboardInterrupt):
+        project.run()
+    assert calls == [3, 3]
+    kept = 0 if warehouse == "duckdb" else 3
+    assert project.query("select count(*) from analytics._batchsql_labels_stage") == [(kept,)]
+    monkeypatch.setattr(source.Renderer, "finish", finish)
+    again = project.run()
+    assert rendered(again) == N  # the bodies of rows kept were in the dead run's file
+    assert (again.selected, again.submitted, again.outcomes) == (N, N, {"succeeded": N})

@@ -303,7 +303,10 @@ def _render(wh: Warehouse, renderer: Renderer, unrendered: exp.Select, stage: ex
         phases.count("render", prepared.batch.num_rows)
 
     try:
-        with ThreadPoolExecutor(1, thread_name_prefix="batchsql-render") as worker:
+        # One bulk insert (see Warehouse.bulk_insert): if it does not finish, the next run
+        # renders these rows again, as it would any row without a stage row.
+        with (wh.bulk_insert(),
+              ThreadPoolExecutor(1, thread_name_prefix="batchsql-render") as worker):
             ahead: Future[Prepared] | None = None
             slices = wh.stream(unrendered, batch_size=ROWS_PER_SLICE)
             for batch in phases.iterate("select", slices):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -84,6 +84,15 @@ class Warehouse(ABC):
     @abstractmethod
     def transaction(self) -> AbstractContextManager[None]:
         """Context in which statements commit together or not at all."""
+
+    def bulk_insert(self) -> AbstractContextManager[None]:
+        """Context for many ``insert_arrow`` calls that together fill one table.
+
+        A storage hint, not a promise of atomicity: where it pays, the inserts share one
+        transaction (DuckDB then writes them as compressed row groups straight to the file, not
+        through its log and a later checkpoint). Nothing else may be written meanwhile.
+        """
+        return nullcontext()
 
     def transient_table(self, table: exp.Table) -> exp.Table | None:
         """A session-private temporary table for one that lives for one step of a run (a

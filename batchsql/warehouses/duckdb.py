@@ -7,7 +7,7 @@ import re
 import time
 import uuid
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -171,6 +171,13 @@ class DuckDBWarehouse(Warehouse):
         con.execute(f"use {_quote_ident(self._catalog)}")
         return con
 
+    def bulk_insert(self) -> AbstractContextManager[None]:
+        # An append of a row group or more (122,880 rows) in one transaction is compressed and
+        # written to the file as it comes; appends committed slice by slice go to the log, and
+        # a checkpoint compresses them later. A million stage rows in 10,000-row slices: 1.9-2.1
+        # CPU s in one transaction against 2.6-2.9 s (inserts and checkpoints) one by one.
+        return self.transaction()
+
     def transient_table(self, table: exp.Table) -> exp.Table | None:
         # A temporary table belongs to this connection: only statements run on it (never the
         # cursors `stream` opens) may read it.
@@ -243,7 +250,13 @@ class DuckDBWarehouse(Warehouse):
             exp.select(*columns).from_(exp.to_identifier(view, quoted=True)),
             exp.Schema(this=table, expressions=columns),
         )
-        self._con.register(view, data)
+        # A reader, not the data: DuckDB keeps what is registered alive until the transaction
+        # ends, and an exhausted reader holds nothing (a million rows rendered in one
+        # transaction kept 480 MB of slices alive when the slices were registered).
+        batches = data.to_batches() if isinstance(data, pa.Table) else [data]
+        reader = pa.RecordBatchReader.from_batches(data.schema, iter(batches))
+        del batches
+        self._con.register(view, reader)
         try:
             self.execute(insert)
         finally:
