@@ -90,7 +90,8 @@ class Warehouse(ABC):
 
         A storage hint, not a promise of atomicity: where it pays, the inserts share one
         transaction (DuckDB then writes them as compressed row groups straight to the file, not
-        through its log and a later checkpoint). Nothing else may be written meanwhile.
+        through its log and a later checkpoint), so anything else written inside commits, or is
+        rolled back, with them.
         """
         return nullcontext()
 
