@@ -253,10 +253,8 @@ class DuckDBWarehouse(Warehouse):
         # A reader, not the data: DuckDB keeps what is registered alive until the transaction
         # ends, and an exhausted reader holds nothing (a million rows rendered in one
         # transaction kept 480 MB of slices alive when the slices were registered).
-        batches = data.to_batches() if isinstance(data, pa.Table) else [data]
-        reader = pa.RecordBatchReader.from_batches(data.schema, iter(batches))
-        del batches
-        self._con.register(view, reader)
+        batches = iter(data.to_batches() if isinstance(data, pa.Table) else [data])
+        self._con.register(view, pa.RecordBatchReader.from_batches(data.schema, batches))
         try:
             self.execute(insert)
         finally:
