@@ -85,11 +85,15 @@ def _child_env() -> dict[str, str]:
     return env
 
 
-def run_child(cmd: list[str], what: str, cwd: Path) -> Child:
-    """Run a child to completion; its CPU seconds come from wait4, so they are its own."""
+def run_child(cmd: list[str], what: str, cwd: Path,
+              env: dict[str, str] | None = None) -> Child:
+    """Run a child to completion; its CPU seconds come from wait4, so they are its own.
+
+    ``env``: its environment (default: this one, importing this checkout's batchsql)."""
     with tempfile.TemporaryFile() as out:
         started = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=out, stderr=None, cwd=cwd, env=_child_env())
+        proc = subprocess.Popen(cmd, stdout=out, stderr=None, cwd=cwd,
+                                env=env if env is not None else _child_env())
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - started
         proc.returncode = os.waitstatus_to_exitcode(status)

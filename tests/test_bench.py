@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -84,3 +85,69 @@ def test_pipeline_runs_end_to_end(tmp_path: Path) -> None:
     assert report["checks"] and all(c["ok"] for c in report["checks"])
     assert [t["status"] for t in report["targets"]] == ["not measured"] * 6
     assert report["error"] is None
+
+
+def _ab_run(own: float, cpu: float, render: float) -> dict:
+    return {"own_seconds": own, "cpu_seconds": cpu, "peak_rss_mb": 100 + own,
+            "phases": {"render": render, "write": 1.0}}
+
+
+def test_ab_summary_takes_medians_and_paired_differences() -> None:
+    from bench import ab
+
+    pairs = [{"order": "A,B", "a": _ab_run(10, 20, 4), "b": _ab_run(9, 18, 3)},
+             {"order": "B,A", "a": _ab_run(12, 21, 5), "b": _ab_run(12.5, 19, 4)},
+             {"order": "A,B", "a": _ab_run(11, 22, 6), "b": _ab_run(10, 20, 5)}]
+    summary = ab.summarize(pairs)
+    assert summary["pairs"] == 3
+    assert summary["own"] == {"a": 11, "b": 10, "b_minus_a": -1, "b_faster": 2}
+    assert summary["cpu"] == {"a": 21, "b": 19, "b_minus_a": -2}
+    assert summary["peak_rss_mb"] == {"a": 112, "b": 112.5}
+    assert list(summary["phases"]) == list(pipeline.PHASES)
+    assert summary["phases"]["render"] == {"a": 5, "b": 4}
+    assert summary["phases"]["select"] == {"a": 0, "b": 0}
+    text = ab.render(summary, pairs)
+    assert "B faster in 2 of 3 pairs" in text and "-9.1%" in text
+
+
+def test_ab_compares_two_checkouts_in_alternating_runs(tmp_path: Path) -> None:
+    out = tmp_path / "ab.json"
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    done = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "ab.py"), str(REPO), "--rows", "300",
+         "--pairs", "2", "--workdir", str(tmp_path / "work"), "--json", str(out)],
+        capture_output=True, text=True, timeout=180, env=env, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "median own time" in done.stdout
+    report = json.loads(out.read_text())
+    assert [p["order"] for p in report["runs"]] == ["A,B", "B,A"]
+    for pair in report["runs"]:
+        for side in ("a", "b"):
+            run = pair[side]
+            assert run["selected"] == 300 and sum(run["outcomes"].values()) == 300
+            assert Path(run["batchsql_module"]).is_relative_to(REPO)
+            assert run["own_seconds"] > 0 and run["cpu_seconds"] > 0
+    assert report["summary"]["pairs"] == 2
+
+
+def test_ab_refuses_a_folder_that_is_not_a_checkout(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    done = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "ab.py"), str(tmp_path), "--rows", "10",
+         "--workdir", str(tmp_path / "work")],
+        capture_output=True, text=True, timeout=60, env=env, cwd=tmp_path)
+    assert done.returncode == 1
+    assert f"{tmp_path} has no bench/pipeline.py to run" in done.stderr
+
+
+def test_ab_stops_when_a_side_runs_another_checkouts_batchsql(tmp_path: Path) -> None:
+    # A folder with the harness but no batchsql package: its child imports this checkout's.
+    fake = tmp_path / "fake"
+    shutil.copytree(REPO / "bench", fake / "bench")
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    done = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "ab.py"), str(fake), "--rows", "50",
+         "--pairs", "1", "--workdir", str(tmp_path / "work")],
+        capture_output=True, text=True, timeout=120, env=env, cwd=tmp_path)
+    assert done.returncode == 1
+    assert f"the run meant for {fake} imported {REPO}" in done.stderr

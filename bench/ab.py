@@ -1,0 +1,193 @@
+"""Two checkouts of batchsql on the same job, in alternating runs: which one is faster?
+
+    PYTHONPATH=$PWD python bench/ab.py BASE [--head DIR] [--rows 1000000] [--pairs 4]
+        [--workdir DIR] [--json out.json]
+
+BASE is a git ref of this repository (checked out into a temporary worktree) or the folder of
+another checkout; HEAD defaults to this checkout. The speed of a shared machine drifts by tens
+of percent within an hour, more than most changes are worth, so one run of each proves nothing.
+Here both sides run the full job (bench/pipeline.py's, every row pending) on copies of one
+generated DuckDB file, each against a fresh emulator (this checkout's, the same for both), in
+pairs whose order alternates (A B, B A, ...): drift falls on both sides alike, and the paired
+differences show whether a change pays. See bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+BENCH = Path(__file__).resolve().parent
+REPO = BENCH.parent
+if str(REPO) not in sys.path:  # run as a script: make `bench` importable
+    sys.path.insert(0, str(REPO))
+
+from bench import pipeline  # noqa: E402
+
+
+def run_once(side: Path, pristine: Path, folder: Path) -> dict[str, Any]:
+    """One full run of the checkout ``side`` on a copy of ``pristine``; its figures."""
+    shutil.rmtree(folder, ignore_errors=True)
+    project = folder / "project"
+    project.mkdir(parents=True)
+    db = project / "bench.duckdb"
+    shutil.copyfile(pristine, db)
+    emulator = pipeline.Emulator(folder / "emulator", folder / "emulator.log")
+    try:
+        pipeline.write_project(project, db, emulator.base_url)
+        cmd = [sys.executable, str(side / "bench" / "pipeline.py"), "--child-batchsql",
+               str(project), "--child-base-url", emulator.base_url]
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+            filter(None, [str(side), os.environ.get("PYTHONPATH")]))}
+        child = pipeline.run_child(cmd, f"batchsql of {side}", project, env=env)
+    finally:
+        emulator.stop()
+    d = child.data
+    if not Path(d["batchsql"]).resolve().is_relative_to(side):
+        raise pipeline.BenchError(f"the run meant for {side} imported {d['batchsql']}")
+    seconds = d["seconds"]
+    return {"own_seconds": d["run_seconds"] - seconds.get("provider", 0.0),
+            "cpu_seconds": child.cpu_seconds, "peak_rss_mb": d["peak_rss_mb"],
+            "phases": seconds, "selected": d["selected"], "submitted": d["submitted"],
+            "outcomes": d["outcomes"], "batchsql_module": d["batchsql"]}
+
+
+def summarize(pairs: list[dict[str, dict[str, Any]]]) -> dict[str, Any]:
+    """Medians per side and of the paired differences (B - A), and how often B was faster."""
+    def median(side: str, pick: Any) -> float:
+        return statistics.median(pick(p[side]) for p in pairs)
+
+    def diff(pick: Any) -> float:
+        return statistics.median(pick(p["b"]) - pick(p["a"]) for p in pairs)
+
+    own, cpu = (lambda r: r["own_seconds"]), (lambda r: r["cpu_seconds"])
+    return {
+        "pairs": len(pairs),
+        "own": {"a": median("a", own), "b": median("b", own), "b_minus_a": diff(own),
+                "b_faster": sum(p["b"]["own_seconds"] < p["a"]["own_seconds"] for p in pairs)},
+        "cpu": {"a": median("a", cpu), "b": median("b", cpu), "b_minus_a": diff(cpu)},
+        "peak_rss_mb": {side: max(p[side]["peak_rss_mb"] for p in pairs) for side in "ab"},
+        "phases": {name: {side: median(side, lambda r, n=name: r["phases"].get(n, 0.0))
+                          for side in "ab"} for name in pipeline.PHASES},
+    }
+
+
+def render(summary: dict[str, Any], runs: list[dict[str, dict[str, Any]]]) -> str:
+    """The pairs, then the medians: what a reader compares."""
+    lines = ["pair  order    A own s   B own s     B-A    A CPU s   B CPU s"]
+    for i, p in enumerate(runs, 1):
+        a, b = p["a"], p["b"]
+        lines.append(f"{i:>4}  {p['order']:<6} {a['own_seconds']:>9.2f} {b['own_seconds']:>9.2f}"
+                     f" {b['own_seconds'] - a['own_seconds']:>+7.2f} {a['cpu_seconds']:>10.1f}"
+                     f" {b['cpu_seconds']:>9.1f}")
+    own, cpu = summary["own"], summary["cpu"]
+    share = own["b_minus_a"] / own["a"] * 100 if own["a"] else 0.0
+    lines += [
+        "",
+        f"median own time: A {own['a']:.2f} s, B {own['b']:.2f} s; median B-A "
+        f"{own['b_minus_a']:+.2f} s ({share:+.1f}%); B faster in {own['b_faster']} of "
+        f"{summary['pairs']} pairs",
+        f"median CPU: A {cpu['a']:.1f} s, B {cpu['b']:.1f} s; median B-A "
+        f"{cpu['b_minus_a']:+.1f} s",
+        f"peak RSS (max): A {summary['peak_rss_mb']['a']:.0f} MB, "
+        f"B {summary['peak_rss_mb']['b']:.0f} MB",
+        "median s per phase:  " + "  ".join(
+            f"{name} {v['a']:.2f}/{v['b']:.2f}" for name, v in summary["phases"].items()),
+    ]
+    return "\n".join(lines)
+
+
+@contextlib.contextmanager
+def checkout(base: str, scratch: Path) -> Iterator[Path]:
+    """The folder of ``base``: itself when it is one, else a worktree of that git ref."""
+    if Path(base).is_dir():
+        yield Path(base).resolve()
+        return
+    tree = scratch / "base-checkout"
+    added = subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", str(tree),
+                            base], capture_output=True, text=True)
+    if added.returncode != 0:
+        raise pipeline.BenchError(f"cannot check out {base!r}: {added.stderr.strip()}")
+    try:
+        yield tree
+    finally:
+        subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(tree)],
+                       capture_output=True)
+
+
+def compare(base: Path, head: Path, rows: int, pairs: int, root: Path,
+            seed: int) -> list[dict[str, dict[str, Any]]]:
+    """``pairs`` alternating runs of each side on one generated table."""
+    for side in (base, head):
+        if not (side / "bench" / "pipeline.py").is_file():
+            raise pipeline.BenchError(f"{side} has no bench/pipeline.py to run")
+    pristine = root / "pristine.duckdb"
+    pipeline._log(f"generating {rows:,} tickets")
+    pipeline.generate(pristine, rows, seed)
+    runs = []
+    for i in range(pairs):
+        order = "ab" if i % 2 == 0 else "ba"
+        pair: dict[str, Any] = {"order": ",".join(order.upper())}
+        for side in order:
+            checkout_dir = base if side == "a" else head
+            record = run_once(checkout_dir, pristine, root / "run")
+            if sum(record["outcomes"].values()) != record["selected"] or record["selected"] != rows:
+                raise pipeline.BenchError(
+                    f"{checkout_dir}: selected {record['selected']:,} of {rows:,} rows, "
+                    f"outcomes {record['outcomes']}: not a measurement")
+            pipeline._log(f"pair {i + 1} {side.upper()}: own {record['own_seconds']:.2f} s, "
+                          f"CPU {record['cpu_seconds']:.1f} s")
+            pair[side] = record
+        runs.append(pair)
+    shutil.rmtree(root / "run", ignore_errors=True)
+    return runs
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("base", help="A: a git ref of this repository, or a checkout's folder")
+    parser.add_argument("--head", type=Path, default=REPO,
+                        help="B: a checkout's folder (default: this one)")
+    parser.add_argument("--rows", type=int, default=1_000_000, help="rows (default 1000000)")
+    parser.add_argument("--pairs", type=int, default=4, help="pairs of runs (default 4)")
+    parser.add_argument("--seed", type=int, default=7, help="data seed (default 7)")
+    parser.add_argument("--workdir", type=Path,
+                        help="work here (default: a temporary folder, removed afterwards)")
+    parser.add_argument("--json", type=Path, help="write the runs and the summary here")
+    args = parser.parse_args(argv)
+    if args.pairs < 1 or args.rows < 1:
+        parser.error("--pairs and --rows must be at least 1")
+    with contextlib.ExitStack() as stack:
+        if args.workdir is None:
+            root = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="batchsql-ab-")))
+        else:
+            root = args.workdir
+            root.mkdir(parents=True, exist_ok=True)
+        try:
+            base = stack.enter_context(checkout(args.base, root))
+            runs = compare(base, args.head.resolve(), args.rows, args.pairs, root, args.seed)
+        except (pipeline.BenchError, OSError) as e:
+            pipeline._log(f"ab: error: {e}")
+            return 1
+        summary = summarize(runs)
+        print(f"A = {base}\nB = {args.head.resolve()}\n{args.rows:,} rows, full run\n")
+        print(render(summary, runs), flush=True)
+        if args.json is not None:
+            args.json.write_text(json.dumps({"a": str(base), "b": str(args.head.resolve()),
+                                             "rows": args.rows, "runs": runs,
+                                             "summary": summary}, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
