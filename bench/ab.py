@@ -17,13 +17,14 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import operator
 import os
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,8 +35,11 @@ if str(REPO) not in sys.path:  # run as a script: make `bench` importable
 
 from bench import pipeline  # noqa: E402
 
+Run = dict[str, Any]  # one run's figures (run_once)
+Pick = Callable[[Run], float]
 
-def run_once(side: Path, pristine: Path, folder: Path) -> dict[str, Any]:
+
+def run_once(side: Path, pristine: Path, folder: Path) -> Run:
     """One full run of the checkout ``side`` on a copy of ``pristine``; its figures."""
     shutil.rmtree(folder, ignore_errors=True)
     project = folder / "project"
@@ -62,15 +66,18 @@ def run_once(side: Path, pristine: Path, folder: Path) -> dict[str, Any]:
             "outcomes": d["outcomes"], "batchsql_module": d["batchsql"]}
 
 
-def summarize(pairs: list[dict[str, dict[str, Any]]]) -> dict[str, Any]:
-    """Medians per side and of the paired differences (B - A), and how often B was faster."""
-    def median(side: str, pick: Any) -> float:
+def summarize(pairs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Medians per side and of the paired differences (B - A), and how often B was faster.
+
+    ``pairs``: each with its ``order`` and the runs of side ``a`` and side ``b``.
+    """
+    def median(side: str, pick: Pick) -> float:
         return statistics.median(pick(p[side]) for p in pairs)
 
-    def diff(pick: Any) -> float:
+    def diff(pick: Pick) -> float:
         return statistics.median(pick(p["b"]) - pick(p["a"]) for p in pairs)
 
-    own, cpu = (lambda r: r["own_seconds"]), (lambda r: r["cpu_seconds"])
+    own, cpu = operator.itemgetter("own_seconds"), operator.itemgetter("cpu_seconds")
     return {
         "pairs": len(pairs),
         "own": {"a": median("a", own), "b": median("b", own), "b_minus_a": diff(own),
@@ -82,7 +89,7 @@ def summarize(pairs: list[dict[str, dict[str, Any]]]) -> dict[str, Any]:
     }
 
 
-def render(summary: dict[str, Any], runs: list[dict[str, dict[str, Any]]]) -> str:
+def render(summary: dict[str, Any], runs: list[dict[str, Any]]) -> str:
     """The pairs, then the medians: what a reader compares."""
     lines = ["pair  order    A own s   B own s     B-A    A CPU s   B CPU s"]
     for i, p in enumerate(runs, 1):
@@ -126,7 +133,7 @@ def checkout(base: str, scratch: Path) -> Iterator[Path]:
 
 
 def compare(base: Path, head: Path, rows: int, pairs: int, root: Path,
-            seed: int) -> list[dict[str, dict[str, Any]]]:
+            seed: int) -> list[dict[str, Any]]:
     """``pairs`` alternating runs of each side on one generated table."""
     for side in (base, head):
         if not (side / "bench" / "pipeline.py").is_file():
@@ -171,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.workdir is None:
             root = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="batchsql-ab-")))
         else:
-            root = args.workdir
+            root = args.workdir.resolve()
             root.mkdir(parents=True, exist_ok=True)
         try:
             base = stack.enter_context(checkout(args.base, root))
