@@ -18,7 +18,6 @@ import argparse
 import contextlib
 import json
 import operator
-import os
 import shutil
 import statistics
 import subprocess
@@ -51,9 +50,7 @@ def run_once(side: Path, pristine: Path, folder: Path) -> Run:
         pipeline.write_project(project, db, emulator.base_url)
         cmd = [sys.executable, str(side / "bench" / "pipeline.py"), "--child-batchsql",
                str(project), "--child-base-url", emulator.base_url]
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-            filter(None, [str(side), os.environ.get("PYTHONPATH")]))}
-        child = pipeline.run_child(cmd, f"batchsql of {side}", project, env=env)
+        child = pipeline.run_child(cmd, f"batchsql of {side}", project, repo=side)
     finally:
         emulator.stop()
     d = child.data
@@ -116,7 +113,8 @@ def render(summary: dict[str, Any], runs: list[dict[str, Any]]) -> str:
 
 @contextlib.contextmanager
 def checkout(base: str, scratch: Path) -> Iterator[Path]:
-    """The folder of ``base``: itself when it is one, else a worktree of that git ref."""
+    """The folder of ``base``: itself when it is one (a folder wins over a git ref of the same
+    name), else a worktree of that git ref, removed afterwards."""
     if Path(base).is_dir():
         yield Path(base).resolve()
         return

@@ -77,23 +77,20 @@ class Child:
     cpu_seconds: float
 
 
-def _child_env() -> dict[str, str]:
+def _child_env(repo: Path = REPO) -> dict[str, str]:
     env = dict(os.environ)
-    # This checkout's batchsql, not whichever one is installed (it may be another worktree).
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    # That checkout's batchsql, not whichever one is installed (it may be another worktree).
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(repo), env.get("PYTHONPATH")]))
     env.pop("DBT_PROFILES_DIR", None)
     return env
 
 
-def run_child(cmd: list[str], what: str, cwd: Path,
-              env: dict[str, str] | None = None) -> Child:
-    """Run a child to completion; its CPU seconds come from wait4, so they are its own.
-
-    ``env``: its environment (default: this one, importing this checkout's batchsql)."""
+def run_child(cmd: list[str], what: str, cwd: Path, repo: Path = REPO) -> Child:
+    """Run a child, importing the batchsql of checkout ``repo``, to completion; its CPU seconds
+    come from wait4, so they are its own."""
     with tempfile.TemporaryFile() as out:
         started = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=out, stderr=None, cwd=cwd,
-                                env=env if env is not None else _child_env())
+        proc = subprocess.Popen(cmd, stdout=out, stderr=None, cwd=cwd, env=_child_env(repo))
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - started
         proc.returncode = os.waitstatus_to_exitcode(status)
