@@ -39,7 +39,8 @@ Pick = Callable[[Run], float]
 
 
 def run_once(side: Path, pristine: Path, folder: Path) -> Run:
-    """One full run of the checkout ``side`` on a copy of ``pristine``; its figures."""
+    """One full run of the checkout ``side`` on a copy of ``pristine``: its scenario record
+    (``pipeline.scenario_record``, so own time means what it means in the benchmark)."""
     shutil.rmtree(folder, ignore_errors=True)
     project = folder / "project"
     project.mkdir(parents=True)
@@ -48,19 +49,16 @@ def run_once(side: Path, pristine: Path, folder: Path) -> Run:
     emulator = pipeline.Emulator(folder / "emulator", folder / "emulator.log")
     try:
         pipeline.write_project(project, db, emulator.base_url)
-        cmd = [sys.executable, str(side / "bench" / "pipeline.py"), "--child-batchsql",
-               str(project), "--child-base-url", emulator.base_url]
-        child = pipeline.run_child(cmd, f"batchsql of {side}", project, repo=side)
+        child, emulator_cpu = pipeline.measure(
+            emulator, pipeline.child_command(project, emulator.base_url, side),
+            f"batchsql of {side}", project, side)
     finally:
         emulator.stop()
-    d = child.data
-    if not Path(d["batchsql"]).resolve().is_relative_to(side):
-        raise pipeline.BenchError(f"the run meant for {side} imported {d['batchsql']}")
-    seconds = d["seconds"]
-    return {"own_seconds": d["run_seconds"] - seconds.get("provider", 0.0),
-            "cpu_seconds": child.cpu_seconds, "peak_rss_mb": d["peak_rss_mb"],
-            "phases": seconds, "selected": d["selected"], "submitted": d["submitted"],
-            "outcomes": d["outcomes"], "batchsql_module": d["batchsql"]}
+    record = pipeline.scenario_record(child, emulator_cpu)
+    if not Path(record["batchsql_module"]).resolve().is_relative_to(side):
+        raise pipeline.BenchError(
+            f"the run meant for {side} imported {record['batchsql_module']}")
+    return record
 
 
 def summarize(pairs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -74,14 +72,14 @@ def summarize(pairs: list[dict[str, Any]]) -> dict[str, Any]:
     def diff(pick: Pick) -> float:
         return statistics.median(pick(p["b"]) - pick(p["a"]) for p in pairs)
 
-    own, cpu = operator.itemgetter("own_seconds"), operator.itemgetter("cpu_seconds")
+    own, cpu = operator.itemgetter("own_seconds"), operator.itemgetter("child_cpu_seconds")
     return {
         "pairs": len(pairs),
         "own": {"a": median("a", own), "b": median("b", own), "b_minus_a": diff(own),
                 "b_faster": sum(p["b"]["own_seconds"] < p["a"]["own_seconds"] for p in pairs)},
         "cpu": {"a": median("a", cpu), "b": median("b", cpu), "b_minus_a": diff(cpu)},
         "peak_rss_mb": {side: max(p[side]["peak_rss_mb"] for p in pairs) for side in "ab"},
-        "phases": {name: {side: median(side, lambda r, n=name: r["phases"].get(n, 0.0))
+        "phases": {name: {side: median(side, lambda r, n=name: r["phases"][n]["seconds"])
                           for side in "ab"} for name in pipeline.PHASES},
     }
 
@@ -90,10 +88,9 @@ def render(summary: dict[str, Any], runs: list[dict[str, Any]]) -> str:
     """The pairs, then the medians: what a reader compares."""
     lines = ["pair  order    A own s   B own s     B-A    A CPU s   B CPU s"]
     for i, p in enumerate(runs, 1):
-        a, b = p["a"], p["b"]
-        lines.append(f"{i:>4}  {p['order']:<6} {a['own_seconds']:>9.2f} {b['own_seconds']:>9.2f}"
-                     f" {b['own_seconds'] - a['own_seconds']:>+7.2f} {a['cpu_seconds']:>10.1f}"
-                     f" {b['cpu_seconds']:>9.1f}")
+        own_a, own_b = p["a"]["own_seconds"], p["b"]["own_seconds"]
+        lines.append(f"{i:>4}  {p['order']:<6} {own_a:>9.2f} {own_b:>9.2f} {own_b - own_a:>+7.2f}"
+                     f" {p['a']['child_cpu_seconds']:>10.1f} {p['b']['child_cpu_seconds']:>9.1f}")
     own, cpu = summary["own"], summary["cpu"]
     share = own["b_minus_a"] / own["a"] * 100 if own["a"] else 0.0
     lines += [
@@ -151,7 +148,7 @@ def compare(base: Path, head: Path, rows: int, pairs: int, root: Path,
                     f"{checkout_dir}: selected {record['selected']:,} of {rows:,} rows, "
                     f"outcomes {record['outcomes']}: not a measurement")
             pipeline._log(f"pair {i + 1} {side.upper()}: own {record['own_seconds']:.2f} s, "
-                          f"CPU {record['cpu_seconds']:.1f} s")
+                          f"CPU {record['child_cpu_seconds']:.1f} s")
             pair[side] = record
         runs.append(pair)
     shutil.rmtree(root / "run", ignore_errors=True)

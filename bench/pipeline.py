@@ -317,11 +317,19 @@ def scenario_record(child: Child, emulator_cpu: float) -> dict[str, Any]:
     }
 
 
-def measure(emulator: Emulator, cmd: list[str], what: str, cwd: Path) -> tuple[Child, float]:
-    """Run a child; also return the emulator's CPU seconds meanwhile."""
+def measure(emulator: Emulator, cmd: list[str], what: str, cwd: Path,
+            repo: Path = REPO) -> tuple[Child, float]:
+    """Run a child (importing checkout ``repo``'s batchsql); also return the emulator's CPU
+    seconds meanwhile."""
     before = emulator.cpu_seconds()
-    child = run_child(cmd, what, cwd)
+    child = run_child(cmd, what, cwd, repo)
     return child, emulator.cpu_seconds() - before
+
+
+def child_command(project: Path, base_url: str, repo: Path = REPO) -> list[str]:
+    """The command of one batchsql run of ``project``'s spec by checkout ``repo``."""
+    return [sys.executable, str(repo / "bench" / "pipeline.py"), "--child-batchsql",
+            str(project), "--child-base-url", base_url]
 
 
 class Checks:
@@ -362,8 +370,7 @@ def bench_size(n: int, root: Path, *, with_reference: bool, seed: int,
     emulator = Emulator(folder / "emulator", folder / "emulator.log")
     try:
         write_project(project, db, emulator.base_url)
-        cmd = [sys.executable, str(BENCH / "pipeline.py"), "--child-batchsql", str(project),
-               "--child-base-url", emulator.base_url]
+        cmd = child_command(project, emulator.base_url)
         new = max(1, round(n * NEW_SHARE))
         for scenario in SCENARIOS:
             if scenario == "rerun_new":

@@ -88,8 +88,11 @@ def test_pipeline_runs_end_to_end(tmp_path: Path) -> None:
 
 
 def _ab_run(own: float, cpu: float, render: float) -> dict:
-    return {"own_seconds": own, "cpu_seconds": cpu, "peak_rss_mb": 100 + own,
-            "phases": {"render": render, "write": 1.0}}
+    """The fields of a scenario record that bench/ab.py reads."""
+    phases = {name: {"seconds": 0.0} for name in pipeline.PHASES}
+    phases["render"]["seconds"], phases["write"]["seconds"] = render, 1.0
+    return {"own_seconds": own, "child_cpu_seconds": cpu, "peak_rss_mb": 100 + own,
+            "phases": phases}
 
 
 def test_ab_summary_takes_medians_and_paired_differences() -> None:
@@ -126,7 +129,7 @@ def test_ab_compares_two_checkouts_in_alternating_runs(tmp_path: Path) -> None:
             run = pair[side]
             assert run["selected"] == 300 and sum(run["outcomes"].values()) == 300
             assert Path(run["batchsql_module"]).is_relative_to(REPO)
-            assert run["own_seconds"] > 0 and run["cpu_seconds"] > 0
+            assert run["own_seconds"] > 0 and run["child_cpu_seconds"] > 0
     assert report["summary"]["pairs"] == 2
 
 
