@@ -132,3 +132,29 @@ def test_held_arrow_data_reads_as_the_transient_table_until_released(tmp_path: P
     # A table of the database itself is never shadowed by Arrow data.
     assert not wh.hold_arrow(sql.parse_table("analytics.out", "duckdb"), pa.table({"x": [1]}))
     wh.close()
+
+
+def test_the_key_check_runs_under_the_memory_cap_at_millions_of_keys(tmp_path: Path) -> None:
+    """Every run checks that the source's keys are unique and not NULL, a GROUP BY over all
+    of them: at 3M keys a formulation of it ran DuckDB out of memory under the default cap."""
+    wh = DuckDBWarehouse(tmp_path / "w.duckdb")
+    inputs = sql.parse_table("temp.main.inputs", "duckdb")
+    wh.execute("create temporary table inputs as select range::bigint as ticket_id, "
+               "cast(hash(range) as varchar) as _input from range(3000000)")
+    assert wh.fetch(sql.duplicate_keys(inputs, ["ticket_id"])) == []
+    wh.execute("insert into temp.main.inputs values (2999999, 'x'), (null, 'y')")
+    found = sorted(wh.fetch(sql.duplicate_keys(inputs, ["ticket_id"])), key=str)
+    assert found == [(2999999, 2), (None, 1)]
+    wh.close()
+
+
+def test_the_key_check_finds_a_null_in_any_key_column(tmp_path: Path) -> None:
+    wh = DuckDBWarehouse(tmp_path / "w.duckdb")
+    inputs = sql.parse_table("main.inputs", "duckdb")
+    wh.execute("create table main.inputs (a varchar, b bigint)")
+    wh.execute("insert into main.inputs values ('x', 1), ('x', 2), ('y', 1)")
+    assert wh.fetch(sql.duplicate_keys(inputs, ["a", "b"])) == []
+    wh.execute("insert into main.inputs values ('x', null), (null, 3), ('y', 1)")
+    found = sorted(wh.fetch(sql.duplicate_keys(inputs, ["a", "b"])), key=str)
+    assert found == [("x", None, 1), ("y", 1, 2), (None, 3, 1)]
+    wh.close()

@@ -277,6 +277,14 @@ def test_duplicate_keys_are_refused(project: Project) -> None:
     assert project.emulator.stats()["files_created"] == 0
 
 
+@EVERYWHERE
+def test_null_keys_are_refused(project: Project) -> None:
+    project.write_tickets([*TICKETS, (None, "No id", "A ticket without its id.")])
+    with pytest.raises(SpecError, match="duplicate or NULL keys such as None"):
+        project.run()
+    assert project.emulator.stats()["files_created"] == 0
+
+
 def test_text_answers_without_columns(project: Project) -> None:
     text = SPEC[: SPEC.index("  columns:")] + "max_attempts: 3\n"
     project.write_spec(text)

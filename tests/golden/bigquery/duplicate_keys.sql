@@ -11,5 +11,5 @@ GROUP BY
   `Region`,
   `Order ID`
 HAVING
-  COUNT(*) > 1 OR MAX(CAST(`Region` IS NULL OR `Order ID` IS NULL AS INT64)) = 1
+  COUNT(*) > 1 OR COUNT(`Region`) < COUNT(*) OR COUNT(`Order ID`) < COUNT(*)
 LIMIT 5;
