@@ -143,6 +143,10 @@ class Collector:
         values = [n for n, _ in outputs.value_columns(r.spec)]
         with phases("write"), r.wh.transaction():
             # Delete-then-insert in one transaction: collecting a batch twice adds nothing.
+            # One batch per transaction, although DuckDB writes a transaction's row group or
+            # more (bulk_insert) straight into the file instead of its log: grouping batches
+            # so made a 1M-row run no faster (bench/ab.py, 3 pairs: writing 1.7 s shorter,
+            # closing 2.1 s longer, peak memory 30-50 MB higher).
             r.wh.execute(sql.delete_where(r.output, sql.col("_batch_id").eq(sql.param())),
                          [info.id])
             r.wh.execute(
