@@ -158,3 +158,41 @@ def test_the_key_check_finds_a_null_in_any_key_column(tmp_path: Path) -> None:
     found = sorted(wh.fetch(sql.duplicate_keys(inputs, ["a", "b"])), key=str)
     assert found == [("x", None, 1), ("y", 1, 2), (None, 3, 1)]
     wh.close()
+
+
+#: A query no memory limit below a few hundred MB lets DuckDB finish (a list cannot spill).
+TOO_BIG = "select list(range) from range(60000000)"
+
+
+def test_running_out_of_memory_says_where_to_raise_the_limit(tmp_path: Path) -> None:
+    target = target_with(tmp_path)
+    with connect(target, base_dir=tmp_path) as wh:  # type: ignore[arg-type]
+        with pytest.raises(WarehouseError) as caught:
+            wh.fetch(TOO_BIG)
+        wh.execute("select 1")  # the connection is usable after it
+    message = str(caught.value)
+    assert message.startswith("Out of Memory Error: ")
+    assert f"batchsql's default memory_limit of {DEFAULT_MEMORY_LIMIT}" in message
+    assert "settings: {memory_limit: 1GB}" in message and "profiles.yml" in message
+    assert "SET " not in message  # DuckDB's own advice, which a batchsql user cannot follow
+
+
+def test_running_out_of_memory_under_the_profiles_limit_says_so(tmp_path: Path) -> None:
+    target = target_with(tmp_path, "settings: {memory_limit: 100MB}\n")
+    with connect(target, base_dir=tmp_path) as wh:  # type: ignore[arg-type]
+        with pytest.raises(WarehouseError, match=r"memory_limit of 100MB that the target's "
+                                                 r"settings in profiles\.yml give it"):
+            wh.fetch(TOO_BIG)
+        # While a streamed result is read, too: DuckDB runs the query as batches are taken.
+        with pytest.raises(WarehouseError, match=r"Out of Memory Error: .*raise it there"):
+            list(wh.stream("select range % 3 as g, list(range) as l from range(60000000) "
+                           "group by g"))
+
+
+def test_running_out_of_memory_on_a_borrowed_connection_names_its_owner(tmp_path: Path) -> None:
+    con = duckdb.connect(str(tmp_path / "dbt.duckdb"))
+    con.execute("set memory_limit = '100MB'")
+    wh = DuckDBWarehouse(connection=con)
+    with pytest.raises(WarehouseError, match="on the connection batchsql was given"):
+        wh.fetch(TOO_BIG)
+    con.close()

@@ -114,6 +114,8 @@ class DuckDBWarehouse(Warehouse):
                        "checkpoint_threshold": DEFAULT_CHECKPOINT_THRESHOLD,
                        **{str(k): _setting(v) for k, v in (settings or {}).items()}}
         self._owned = connection is None
+        #: Whether the profile set DuckDB's memory limit (an out-of-memory error says whose).
+        self._profile_limit = any(str(k) == "memory_limit" for k in settings or {})
         self._catalog: str | None = None
         #: The attached in-memory database of snapshot tables, once there is one.
         self._snapshots: str | None = None
@@ -232,7 +234,10 @@ class DuckDBWarehouse(Warehouse):
             cursor.execute(f"use {_quote_ident(self._catalog)}")
         try:
             relation = self._guard(lambda: cursor.sql(self.render(statement), params=list(params)))
-            yield from self._guard(lambda: relation.to_arrow_reader(batch_size))
+            batches = iter(self._guard(lambda: relation.to_arrow_reader(batch_size)))
+            # DuckDB goes on running the query as batches are read: its errors come from here.
+            while (batch := self._guard(lambda: next(batches, None))) is not None:
+                yield batch
         finally:
             cursor.close()
 
@@ -296,9 +301,25 @@ class DuckDBWarehouse(Warehouse):
         sql = self.render(statement)
         return self._guard(lambda: con.execute(sql, list(params)))
 
-    @staticmethod
-    def _guard(call: Any) -> Any:
+    def _guard(self, call: Any) -> Any:
         try:
             return call()
+        except duckdb.OutOfMemoryException as e:
+            raise WarehouseError(self._out_of_memory(e)) from e
         except duckdb.Error as e:
             raise WarehouseError(str(e).strip()) from e
+
+    def _out_of_memory(self, error: duckdb.Error) -> str:
+        """DuckDB's out-of-memory error, with the fix that applies to batchsql (DuckDB's own
+        suggestions are SET statements, which a batchsql user does not write)."""
+        first = str(error).strip().splitlines()[0]
+        if not self._owned:
+            return (f"{first}: raise DuckDB's memory_limit on the connection batchsql was given "
+                    "(dbt-duckdb: the target's settings in profiles.yml)")
+        limit = self.config["memory_limit"]
+        if self._profile_limit:
+            return (f"{first}: DuckDB reached the memory_limit of {limit} that the target's "
+                    "settings in profiles.yml give it; raise it there")
+        return (f"{first}: DuckDB reached batchsql's default memory_limit of {limit}, which "
+                "keeps a run's memory flat; give it more in the target's settings in "
+                "profiles.yml, e.g. settings: {memory_limit: 1GB}")
