@@ -139,6 +139,9 @@ class Runner:
         #: Where a submit pass keeps its pending rows (None: it queries them each time).
         self.snapshot = wh.snapshot_table(
             sql.sibling(self.output, f"_batchsql_{self.output.name}_pending"))
+        #: The snapshot's keys, written down before the join that fetches their stage rows.
+        self.snapshot_keys = wh.snapshot_table(
+            sql.sibling(self.output, f"_batchsql_{self.output.name}_pending_keys"))
         self.temporary = self.collect_stage is not collect
         self.view = sql.sibling(self.output, f"{self.output.name}_current")
         self.key = list(spec.source.key)
@@ -288,10 +291,17 @@ class Runner:
         if self.snapshot is None:
             return Pending(self.pending(exclude_run=exclude_run), params)
         keys = self.pending(exclude_run=exclude_run, keys_only=True)
+        assert self.snapshot_keys is not None  # the warehouse gives both or neither
         with self.phases("select"):
             self.wh.execute(sql.drop_table(self.snapshot))
-            self.wh.execute(sql.create_table_as(
-                self.snapshot, sql.joined_back(self.stage, keys, self.key)), params)
+            # The keys first, then their stage rows: in one statement DuckDB runs the join
+            # beside the anti-joins, with its hash table on the stage side (it cannot know how
+            # few keys will come), which ran out of memory under the 192MB cap at 10M rows.
+            self.wh.execute(sql.drop_table(self.snapshot_keys))
+            self.wh.execute(sql.create_table_as(self.snapshot_keys, keys), params)
+            self.wh.execute(sql.create_table_as(self.snapshot, sql.joined_back(
+                self.stage, sql.select_all(self.snapshot_keys), self.key)))
+            self.wh.execute(sql.drop_table(self.snapshot_keys))
         return Pending(sql.select_all(self.snapshot), [])
 
     def check_budget(self) -> None:
