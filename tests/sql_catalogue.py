@@ -213,10 +213,12 @@ def statements(dialect: str) -> dict[str, exp.Expression]:
     out["count_pending"] = sql.count_rows(pending)
     if dialect in ("duckdb", "postgres"):  # the warehouses with snapshot tables
         snapshot = sql.sibling(output, "_batchsql_ticket_labels_pending")
+        snapshot_keys = sql.sibling(output, "_batchsql_ticket_labels_pkeys")
         keys = sql.pending_rows(stage, output, state.requests, state.batches, KEY, 3,
                                 keys_only=True)
+        out["create_pending_keys"] = sql.create_table_as(snapshot_keys, keys)
         out["create_pending_snapshot"] = sql.create_table_as(
-            snapshot, sql.joined_back(stage, keys, KEY))
+            snapshot, sql.joined_back(stage, sql.select_all(snapshot_keys), KEY))
         out["read_pending_snapshot"] = sql.select_all(snapshot)
         out["drop_reused"] = sql.drop_reused(snapshot, output, KEY)
     out["count_stage"] = sql.count_rows(stage)

@@ -141,7 +141,7 @@ class Runner:
             sql.sibling(self.output, f"_batchsql_{self.output.name}_pending"))
         #: The snapshot's keys, written down before the join that fetches their stage rows.
         self.snapshot_keys = wh.snapshot_table(
-            sql.sibling(self.output, f"_batchsql_{self.output.name}_pending_keys"))
+            sql.sibling(self.output, f"_batchsql_{self.output.name}_pkeys"))
         self.temporary = self.collect_stage is not collect
         self.view = sql.sibling(self.output, f"{self.output.name}_current")
         self.key = list(spec.source.key)
