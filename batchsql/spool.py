@@ -8,6 +8,7 @@ ends in its 1-based line number in the file, so errors the provider reports by l
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import os
 from collections.abc import Callable, Sequence
@@ -35,7 +36,8 @@ class ChunkWriter:
     Rows arrive one per distinct request (see ``sql.requests_to_send``). ``shared`` holds the
     other pending rows (keys, `_fingerprint`, `_attempt`, `_error`) whose request one of them
     sends: they join the request map under its custom_id (``_primary`` false) and share its
-    fate, so the answer is paid once and written for every key.
+    fate, so the answer is paid once and written for every key. With ``shared``, each row to
+    send says in ``_copies`` how many pending rows its request answers (itself included).
 
     ``token_budget`` caps the input tokens of everything this writer hands over (what may be
     enqueued at the provider right now); rows past it are left pending (``deferred``).
@@ -73,7 +75,6 @@ class ChunkWriter:
         if shared is not None:
             for i, fp in enumerate(shared.column("_fingerprint").to_pylist()):
                 self._sharing.setdefault(fp, []).append(i)
-        self._shared_fps = pa.array(list(self._sharing), pa.string())
         self.tokens_sent = 0
         self.deferred = 0
         self.over_budget = 0
@@ -109,7 +110,7 @@ class ChunkWriter:
         """Write one slice of pending rows, cutting (and handing over) chunks as they fill."""
         if self.count_tokens is not None:
             batch = self._counted(batch)
-        rows = _Slice(batch, self._shared_fps)
+        rows = _Slice(batch, sharing=bool(self._sharing))
         i = 0
         while i < rows.n:
             if self._stopped:  # over budget: every later row waits for a later run
@@ -187,7 +188,7 @@ class ChunkWriter:
         sharing = np.nonzero(rows.sharing[i:end])[0]
         if sharing.size:
             self._share_run(rows.batch.column("_fingerprint").slice(i, n), ids,
-                            rows.tokens[i:end], pa.array(sharing))
+                            rows.tokens[i:end], sharing)
 
     # -- one row at a time ------------------------------------------------------------------
 
@@ -250,20 +251,23 @@ class ChunkWriter:
         self.shared_tokens += int(rows.tokens[i]) * len(others)
 
     def _share_run(self, fingerprints: pa.Array, ids: pa.Array, tokens: np.ndarray,
-                   sharing: pa.Array) -> None:
-        """``_share`` for every sharing row of a run at once (a join, not a loop)."""
+                   sharing: np.ndarray) -> None:
+        """``_share`` for the rows of a run at positions ``sharing``, at once.
+
+        Looked up by fingerprint, not found by scanning ``shared``: a scan per run made a
+        run's encoding grow with rows times shared rows (hours at tens of millions of rows).
+        """
         assert self.shared_rows is not None
-        owners = pa.table({"_fingerprint": fingerprints.take(sharing),
-                           "_owner": ids.take(sharing),
-                           "_owner_tokens": pa.array(tokens[sharing.to_numpy()], pa.int64())})
-        others = self.shared_rows.filter(pc.is_in(self.shared_rows.column("_fingerprint"),
-                                                  value_set=owners.column("_fingerprint")))
-        joined = others.join(owners, "_fingerprint")
-        n = joined.num_rows
-        self.pieces.append(self._map(joined, joined.column("_owner").combine_chunks(),
-                                     pa.repeat(pa.scalar(False), n)))
+        others = [self._sharing.get(fp, []) for fp in
+                  fingerprints.take(pa.array(sharing)).to_pylist()]
+        counts = np.fromiter(map(len, others), np.int64, len(others))
+        picked = self.shared_rows.take(pa.array(list(itertools.chain.from_iterable(others)),
+                                                pa.int64()))
+        n = picked.num_rows
+        owners = ids.take(pa.array(np.repeat(sharing, counts)))
+        self.pieces.append(self._map(picked, owners, pa.repeat(pa.scalar(False), n)))
         self.shared += n
-        self.shared_tokens += int(pc.sum(joined.column("_owner_tokens")).as_py() or 0)
+        self.shared_tokens += int((tokens[sharing] * counts).sum())
 
     def _not_sent(self, rows: _Slice, i: int, reason: str | None) -> None:
         """Row ``i`` and the rows sharing its request cannot be sent (``reason``, or its error)."""
@@ -321,17 +325,18 @@ class ChunkWriter:
 class _Slice:
     """One slice of rows to send as arrays, plus what the row-at-a-time path decided."""
 
-    def __init__(self, batch: pa.RecordBatch, shared_fps: pa.Array) -> None:
+    def __init__(self, batch: pa.RecordBatch, *, sharing: bool) -> None:
         self.batch = batch
         self.n = batch.num_rows
         self.error = batch.column("_error").is_valid().to_numpy(zero_copy_only=False)
         self.tokens = batch.column("_est_tokens").fill_null(0).to_numpy(zero_copy_only=False)
         self.body_bytes = (pc.binary_length(batch.column("_body")).fill_null(0)
                            .to_numpy(zero_copy_only=False))
+        # Which rows' requests other pending rows share: the query counted them.
         self.sharing = np.zeros(self.n, dtype=bool)
-        if len(shared_fps):
-            fps = batch.column("_fingerprint")
-            self.sharing = pc.is_in(fps, value_set=shared_fps).to_numpy(zero_copy_only=False)
+        if sharing:
+            copies = batch.column("_copies").fill_null(1)
+            self.sharing = pc.greater(copies, 1).to_numpy(zero_copy_only=False)
         self.not_sent: list[int] = []
         self.reasons: dict[int, str] = {}
         self.others_not_sent: list[tuple[int, str]] = []

@@ -213,25 +213,30 @@ def joined_back(stage: exp.Table, pending_keys: exp.Select, key: Sequence[str]) 
 
 
 def _ranked(pending: exp.Select, key: Sequence[str]) -> exp.Select:
-    """Pending keys numbered within their fingerprint, by key (1: the row that sends it)."""
+    """Pending keys numbered within their fingerprint, by key (1: the row that sends it), and
+    how many pending keys share that fingerprint (``_copies``)."""
     rank = exp.Window(this=exp.RowNumber(), partition_by=[col("_fingerprint")],
                       order=exp.Order(expressions=[exp.Ordered(this=col(k)) for k in key]))
+    copies = exp.Window(this=exp.Count(this=exp.Star()), partition_by=[col("_fingerprint")])
     return exp.select(*(col(k) for k in key), col("_fingerprint"), col("_attempt"),
-                      col("_error"), rank.as_(alias("_rank"))).from_(pending.subquery(alias("p")))
+                      col("_error"), rank.as_(alias("_rank")), copies.as_(alias("_copies"))
+                      ).from_(pending.subquery(alias("p")))
 
 
 def requests_to_send(pending: exp.Select, stage: exp.Table, key: Sequence[str], *,
                      dedup: bool, ordered: bool) -> exp.Select:
     """The pending rows that carry a request, with the stage's columns.
 
-    With ``dedup`` one row per fingerprint (its first key; ``shared_rows`` are the others).
+    With ``dedup`` one row per fingerprint (its first key; ``shared_rows`` are the others),
+    with ``_copies``: how many pending rows its request answers (itself included).
     ``ordered`` sorts by key, for a budget that must stop at the same row every time; otherwise
     the rows come in the order their bodies were written (``_seq``), which reads them back in
     one pass.
     """
     if dedup:
         ranked = _ranked(pending, key).subquery(alias("r"))
-        query = (exp.select(exp.Column(this=exp.Star(), table=alias("s")), col("_attempt", "r"))
+        query = (exp.select(exp.Column(this=exp.Star(), table=alias("s")), col("_attempt", "r"),
+                            col("_copies", "r"))
                  .from_(stage.copy().as_(alias("s")))
                  .join(ranked, on=eq_keys(key, "r", "s"))
                  .where(col("_rank", "r").eq(exp.Literal.number(1))))

@@ -43,7 +43,7 @@ def slices(seed: int, n: int, size: int) -> tuple[list[pa.RecordBatch], pa.Table
             key += 1
             rows.append({"id": key, "_input": "", "_fingerprint": fp, "_body": body,
                          "_est_tokens": tokens, "_error": error,
-                         "_attempt": rnd.choice([1, 1, 2])})
+                         "_attempt": rnd.choice([1, 1, 2]), "_copies": copies})
     seen: set[str] = set()
     first = [r["_fingerprint"] not in seen and not seen.add(r["_fingerprint"]) for r in rows]
     send = pa.Table.from_pylist([r for r, f in zip(rows, first, strict=True) if f])

@@ -4,7 +4,8 @@
 -- statement).
 SELECT
   `s`.*,
-  `r`.`_attempt`
+  `r`.`_attempt`,
+  `r`.`_copies`
 FROM `analytics`.`_batchsql_ticket_labels_stage` AS `s`
 JOIN (
   SELECT
@@ -13,7 +14,8 @@ JOIN (
     `_fingerprint`,
     `_attempt`,
     `_error`,
-    ROW_NUMBER() OVER (PARTITION BY `_fingerprint` ORDER BY `Region` NULLS LAST, `Order ID` NULLS LAST) AS `_rank`
+    ROW_NUMBER() OVER (PARTITION BY `_fingerprint` ORDER BY `Region` NULLS LAST, `Order ID` NULLS LAST) AS `_rank`,
+    COUNT(*) OVER (PARTITION BY `_fingerprint`) AS `_copies`
   FROM (
     SELECT
       `s`.*,

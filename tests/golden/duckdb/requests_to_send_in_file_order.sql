@@ -2,7 +2,8 @@
 -- Regenerate: BATCHSQL_UPDATE_GOLDEN=1 python -m pytest tests/test_golden_sql.py
 SELECT
   "s".*,
-  "r"."_attempt"
+  "r"."_attempt",
+  "r"."_copies"
 FROM "analytics"."_batchsql_ticket_labels_stage" AS "s"
 JOIN (
   SELECT
@@ -11,7 +12,8 @@ JOIN (
     "_fingerprint",
     "_attempt",
     "_error",
-    ROW_NUMBER() OVER (PARTITION BY "_fingerprint" ORDER BY "Region", "Order ID") AS "_rank"
+    ROW_NUMBER() OVER (PARTITION BY "_fingerprint" ORDER BY "Region", "Order ID") AS "_rank",
+    COUNT(*) OVER (PARTITION BY "_fingerprint") AS "_copies"
   FROM (
     SELECT
       "s".*,

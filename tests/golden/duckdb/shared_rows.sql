@@ -13,7 +13,8 @@ FROM (
     "_fingerprint",
     "_attempt",
     "_error",
-    ROW_NUMBER() OVER (PARTITION BY "_fingerprint" ORDER BY "Region", "Order ID") AS "_rank"
+    ROW_NUMBER() OVER (PARTITION BY "_fingerprint" ORDER BY "Region", "Order ID") AS "_rank",
+    COUNT(*) OVER (PARTITION BY "_fingerprint") AS "_copies"
   FROM (
     SELECT
       "s".*,

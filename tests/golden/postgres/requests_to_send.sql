@@ -4,7 +4,8 @@
 -- VIEW: the output table only ever gains columns, at its end.
 SELECT
   "s".*,
-  "r"."_attempt"
+  "r"."_attempt",
+  "r"."_copies"
 FROM "analytics"."_batchsql_ticket_labels_stage" AS "s"
 JOIN (
   SELECT
@@ -13,7 +14,8 @@ JOIN (
     "_fingerprint",
     "_attempt",
     "_error",
-    ROW_NUMBER() OVER (PARTITION BY "_fingerprint" ORDER BY "Region", "Order ID") AS "_rank"
+    ROW_NUMBER() OVER (PARTITION BY "_fingerprint" ORDER BY "Region", "Order ID") AS "_rank",
+    COUNT(*) OVER (PARTITION BY "_fingerprint") AS "_copies"
   FROM (
     SELECT
       "s".*,

@@ -15,7 +15,8 @@ FROM (
     `_fingerprint`,
     `_attempt`,
     `_error`,
-    ROW_NUMBER() OVER (PARTITION BY `_fingerprint` ORDER BY `Region` NULLS LAST, `Order ID` NULLS LAST) AS `_rank`
+    ROW_NUMBER() OVER (PARTITION BY `_fingerprint` ORDER BY `Region` NULLS LAST, `Order ID` NULLS LAST) AS `_rank`,
+    COUNT(*) OVER (PARTITION BY `_fingerprint`) AS `_copies`
   FROM (
     SELECT
       `s`.*,
