@@ -411,8 +411,9 @@ class Runner:
         # A budget stops at a row: the same row on every run, so the rows go in key order.
         to_send = sql.requests_to_send(pending, self.stage, self.key, dedup=self.spec.dedup,
                                        ordered=self.max_cost is not None)
-        for batch in phases.iterate("select", self.wh.stream(to_send, params,
-                                                             batch_size=ROWS_PER_SLICE)):
+        # Each chunk's intent, file and batch are committed as the rows are read.
+        rows = self.wh.stream_while_writing(to_send, params, batch_size=ROWS_PER_SLICE)
+        for batch in phases.iterate("select", rows):
             phases.count("select", batch.num_rows)
             with phases("encode"):
                 writer.add(bodies.attach(batch, self.run_id))

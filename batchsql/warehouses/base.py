@@ -69,6 +69,11 @@ class Warehouse(ABC):
                batch_size: int = 10_000) -> Iterator[pa.RecordBatch]:
         """Run a query and yield its result as Arrow record batches, never all at once."""
 
+    def stream_while_writing(self, statement: exp.Query, params: Sequence[Any] = (),
+                             batch_size: int = 10_000) -> Iterator[pa.RecordBatch]:
+        """``stream``, for a reader that commits many writes of its own before it is done."""
+        return self.stream(statement, params, batch_size)
+
     @abstractmethod
     def describe(self, statement: Statement) -> list[tuple[str, str]]:
         """(column name, type in this dialect) of a query's result, without running it."""
