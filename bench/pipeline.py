@@ -219,18 +219,22 @@ def spec_document() -> dict[str, Any]:
     }
 
 
-def write_project(project: Path, db: Path, base_url: str) -> None:
-    """models/<spec>.yml and a profiles.yml whose target is ``db`` and the emulator's URL."""
+def write_project(project: Path, db: Path, base_url: str,
+                  batch_requests: int | None = None) -> None:
+    """models/<spec>.yml and a profiles.yml whose target is ``db`` and the emulator's URL
+    (``batch_requests``: its max_requests_per_batch, if any)."""
     import yaml
 
     (project / "models").mkdir(parents=True, exist_ok=True)
     (project / "models" / f"{SPEC_NAME}.yml").write_text(
         yaml.safe_dump(spec_document(), sort_keys=False, allow_unicode=True))
+    # Poll fast: waiting is excluded from own time, but shorter waits keep runs short.
+    settings: dict[str, Any] = {"provider": "emulator", "base_url": base_url,
+                                "poll_interval": 0.5}
+    if batch_requests is not None:
+        settings["max_requests_per_batch"] = batch_requests
     profiles = {"batchsql": {"target": "bench", "outputs": {"bench": {
-        "type": "duckdb", "path": str(db),
-        # Poll fast: waiting is excluded from own time, but shorter waits keep runs short.
-        "batchsql": {"provider": "emulator", "base_url": base_url, "poll_interval": 0.5},
-    }}}}
+        "type": "duckdb", "path": str(db), "batchsql": settings}}}}
     (project / "profiles.yml").write_text(yaml.safe_dump(profiles, sort_keys=False))
 
 
@@ -348,8 +352,8 @@ class Checks:
         return [c for c in self.items if not c["ok"]]
 
 
-def bench_size(n: int, root: Path, *, with_reference: bool, seed: int,
-               checks: Checks) -> dict[str, Any]:
+def bench_size(n: int, root: Path, *, with_reference: bool, seed: int, checks: Checks,
+               batch_requests: int | None = None) -> dict[str, Any]:
     """Every scenario at one size, against one fresh emulator."""
     folder = root / f"n{n}"
     if folder.exists():
@@ -369,7 +373,7 @@ def bench_size(n: int, root: Path, *, with_reference: bool, seed: int,
     result: dict[str, Any] = {"size": n, "data": data, "scenarios": {}, "reference": None}
     emulator = Emulator(folder / "emulator", folder / "emulator.log")
     try:
-        write_project(project, db, emulator.base_url)
+        write_project(project, db, emulator.base_url, batch_requests)
         cmd = child_command(project, emulator.base_url)
         new = max(1, round(n * NEW_SHARE))
         for scenario in SCENARIOS:
@@ -637,6 +641,16 @@ def _sizes(text: str) -> list[int]:
     return sizes
 
 
+def _positive(text: str) -> int:
+    try:
+        value = int(text.replace("_", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be positive")
+    return value
+
+
 @contextlib.contextmanager
 def _workdir(given: Path | None, keep: bool) -> Iterator[Path]:
     if given is not None:
@@ -667,6 +681,10 @@ def main(argv: list[str] | None = None) -> int:
                              "temporary folder, removed afterwards)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     parser.add_argument("--seed", type=int, default=7, help="data seed (default 7)")
+    parser.add_argument("--batch-requests", type=_positive, metavar="N",
+                        help="at most N requests per batch (max_requests_per_batch; default: "
+                             "the provider's 50,000): more batches per run, as a table of "
+                             "tens of millions of rows has")
     parser.add_argument("--child-batchsql", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--child-base-url", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -675,7 +693,8 @@ def main(argv: list[str] | None = None) -> int:
 
     report: dict[str, Any] = {"machine": machine(), "settings": {
         "sizes": args.sizes, "reference_sizes": [] if args.no_reference else args.reference_sizes,
-        "seed": args.seed, "new_share": NEW_SHARE}, "sizes": {}, "checks": [], "targets": []}
+        "seed": args.seed, "new_share": NEW_SHARE, "batch_requests": args.batch_requests},
+        "sizes": {}, "checks": [], "targets": []}
     load = report["machine"]["load_average_start"][0]
     if load > 0.5 * (os.cpu_count() or 1):
         _log(f"warning: load average {load:.1f} on {os.cpu_count()} CPUs; timings will be noisy")
@@ -687,7 +706,7 @@ def main(argv: list[str] | None = None) -> int:
             for n in args.sizes:
                 with_ref = not args.no_reference and n in args.reference_sizes
                 results[n] = bench_size(n, root, with_reference=with_ref, seed=args.seed,
-                                        checks=checks)
+                                        checks=checks, batch_requests=args.batch_requests)
                 if args.workdir is None and not args.keep:
                     shutil.rmtree(root / f"n{n}", ignore_errors=True)  # a 1M run takes GBs
                 print(render_size(results[n]) + "\n", flush=True)

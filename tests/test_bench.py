@@ -87,6 +87,25 @@ def test_pipeline_runs_end_to_end(tmp_path: Path) -> None:
     assert report["error"] is None
 
 
+def test_pipeline_sends_smaller_batches_when_told(tmp_path: Path) -> None:
+    """--batch-requests: many batches per run from a small table (as tens of millions of rows
+    make at the provider's 50,000 requests a batch)."""
+    out = tmp_path / "bench.json"
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    done = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "pipeline.py"), "--sizes", "200",
+         "--no-reference", "--batch-requests", "30", "--workdir", str(tmp_path / "work"),
+         "--json", str(out)], capture_output=True, text=True, timeout=120, env=env,
+        cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(out.read_text())
+    assert report["settings"]["batch_requests"] == 30
+    full = report["sizes"]["200"]["scenarios"]["full"]
+    assert full["outcomes"] == {"succeeded": 200}
+    assert full["batches_submitted"] == full["collected_batches"] == -(-full["submitted"] // 30)
+    assert full["batches_submitted"] >= 6
+
+
 def _ab_run(own: float, cpu: float, render: float) -> dict:
     """The fields of a scenario record that bench/ab.py reads."""
     phases = {name: {"seconds": 0.0} for name in pipeline.PHASES}
