@@ -413,11 +413,12 @@ class Runner:
                                        ordered=self.max_cost is not None)
         # Each chunk's intent, file and batch are committed as the rows are read.
         rows = self.wh.stream_while_writing(to_send, params, batch_size=ROWS_PER_SLICE)
-        for batch in phases.iterate("select", rows):
-            phases.count("select", batch.num_rows)
-            with phases("encode"):
-                writer.add(bodies.attach(batch, self.run_id))
-            phases.count("encode", batch.num_rows)
+        with contextlib.closing(rows):  # after an error too, while the connection is open
+            for batch in phases.iterate("select", rows):
+                phases.count("select", batch.num_rows)
+                with phases("encode"):
+                    writer.add(bodies.attach(batch, self.run_id))
+                phases.count("encode", batch.num_rows)
         with phases("encode"):
             writer.finish()
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -70,9 +70,10 @@ class Warehouse(ABC):
         """Run a query and yield its result as Arrow record batches, never all at once."""
 
     def stream_while_writing(self, statement: exp.Query, params: Sequence[Any] = (),
-                             batch_size: int = 10_000) -> Iterator[pa.RecordBatch]:
-        """``stream``, for a reader that commits many writes of its own before it is done."""
-        return self.stream(statement, params, batch_size)
+                             batch_size: int = 10_000) -> Generator[pa.RecordBatch, None, None]:
+        """``stream``, for a reader that commits many writes of its own before it is done.
+        Close it if it is not read to the end (it may hold a table of its own till then)."""
+        yield from self.stream(statement, params, batch_size)
 
     @abstractmethod
     def describe(self, statement: Statement) -> list[tuple[str, str]]:

@@ -6,7 +6,7 @@ import contextlib
 import re
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
@@ -246,7 +246,7 @@ class DuckDBWarehouse(Warehouse):
             cursor.close()
 
     def stream_while_writing(self, statement: exp.Query, params: Sequence[Any] = (),
-                             batch_size: int = 10_000) -> Iterator[pa.RecordBatch]:
+                             batch_size: int = 10_000) -> Generator[pa.RecordBatch, None, None]:
         # A result being read keeps its transaction open, and DuckDB then keeps in memory the
         # query's own state (a sort of every row) and the undo buffers of every transaction
         # committed meanwhile (256 kB each at least). Under the memory cap the writes then
@@ -268,7 +268,10 @@ class DuckDBWarehouse(Warehouse):
                         .order_by(rowid))
                 yield from self.stream(page, (), batch_size)
         finally:
-            self.execute(sql.drop_table(table))
+            # After an error, in an aborted transaction say, the error to report is the first;
+            # the private database the table is in goes when the connection closes anyway.
+            with contextlib.suppress(WarehouseError):
+                self.execute(sql.drop_table(table))
 
     def describe(self, statement: Statement) -> list[tuple[str, str]]:
         relation = self._guard(lambda: self._con.sql(self.render(statement)))
