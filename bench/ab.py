@@ -1,7 +1,7 @@
 """Two checkouts of batchsql on the same job, in alternating runs: which one is faster?
 
     PYTHONPATH=$PWD python bench/ab.py BASE [--head DIR] [--rows 1000000] [--pairs 4]
-        [--workdir DIR] [--json out.json]
+        [--batch-requests N] [--workdir DIR] [--json out.json]
 
 BASE is a git ref of this repository (checked out into a temporary worktree) or the folder of
 another checkout; HEAD defaults to this checkout. The speed of a shared machine drifts by tens
@@ -38,7 +38,8 @@ Run = dict[str, Any]  # one run's figures (run_once)
 Pick = Callable[[Run], float]
 
 
-def run_once(side: Path, pristine: Path, folder: Path) -> Run:
+def run_once(side: Path, pristine: Path, folder: Path,
+             batch_requests: int | None = None) -> Run:
     """One full run of the checkout ``side`` on a copy of ``pristine``: its scenario record
     (``pipeline.scenario_record``, so own time means what it means in the benchmark)."""
     shutil.rmtree(folder, ignore_errors=True)
@@ -48,7 +49,7 @@ def run_once(side: Path, pristine: Path, folder: Path) -> Run:
     shutil.copyfile(pristine, db)
     emulator = pipeline.Emulator(folder / "emulator", folder / "emulator.log")
     try:
-        pipeline.write_project(project, db, emulator.base_url)
+        pipeline.write_project(project, db, emulator.base_url, batch_requests)
         child, emulator_cpu = pipeline.measure(
             emulator, pipeline.child_command(project, emulator.base_url, side),
             f"batchsql of {side}", project, side)
@@ -128,7 +129,7 @@ def checkout(base: str, scratch: Path) -> Iterator[Path]:
 
 
 def compare(base: Path, head: Path, rows: int, pairs: int, root: Path,
-            seed: int) -> list[dict[str, Any]]:
+            seed: int, batch_requests: int | None = None) -> list[dict[str, Any]]:
     """``pairs`` alternating runs of each side on one generated table."""
     for side in (base, head):
         if not (side / "bench" / "pipeline.py").is_file():
@@ -142,7 +143,7 @@ def compare(base: Path, head: Path, rows: int, pairs: int, root: Path,
         pair: dict[str, Any] = {"order": ",".join(order.upper())}
         for side in order:
             checkout_dir = base if side == "a" else head
-            record = run_once(checkout_dir, pristine, root / "run")
+            record = run_once(checkout_dir, pristine, root / "run", batch_requests)
             if sum(record["outcomes"].values()) != record["selected"] or record["selected"] != rows:
                 raise pipeline.BenchError(
                     f"{checkout_dir}: selected {record['selected']:,} of {rows:,} rows, "
@@ -163,6 +164,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", type=int, default=1_000_000, help="rows (default 1000000)")
     parser.add_argument("--pairs", type=int, default=4, help="pairs of runs (default 4)")
     parser.add_argument("--seed", type=int, default=7, help="data seed (default 7)")
+    parser.add_argument("--batch-requests", type=pipeline._positive, metavar="N",
+                        help="at most N requests per batch (default: the provider's 50,000)")
     parser.add_argument("--workdir", type=Path,
                         help="work here (default: a temporary folder, removed afterwards)")
     parser.add_argument("--json", type=Path, help="write the runs and the summary here")
@@ -177,16 +180,20 @@ def main(argv: list[str] | None = None) -> int:
             root.mkdir(parents=True, exist_ok=True)
         try:
             base = stack.enter_context(checkout(args.base, root))
-            runs = compare(base, args.head.resolve(), args.rows, args.pairs, root, args.seed)
+            runs = compare(base, args.head.resolve(), args.rows, args.pairs, root, args.seed,
+                           args.batch_requests)
         except (pipeline.BenchError, OSError) as e:
             pipeline._log(f"ab: error: {e}")
             return 1
         summary = summarize(runs)
-        print(f"A = {base}\nB = {args.head.resolve()}\n{args.rows:,} rows, full run\n")
+        per_batch = f", at most {args.batch_requests:,} requests a batch" if (
+            args.batch_requests) else ""
+        print(f"A = {base}\nB = {args.head.resolve()}\n{args.rows:,} rows, full run{per_batch}\n")
         print(render(summary, runs), flush=True)
         if args.json is not None:
             args.json.write_text(json.dumps({"a": str(base), "b": str(args.head.resolve()),
-                                             "rows": args.rows, "runs": runs,
+                                             "rows": args.rows,
+                                             "batch_requests": args.batch_requests, "runs": runs,
                                              "summary": summary}, indent=2) + "\n")
     return 0
 
