@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,7 +23,7 @@ def numbers(n: int) -> exp.Query:
 
 
 @pytest.fixture
-def wh(tmp_path: Path) -> DuckDBWarehouse:
+def wh(tmp_path: Path) -> Iterator[DuckDBWarehouse]:
     warehouse = DuckDBWarehouse(str(tmp_path / "w.duckdb"))
     yield warehouse
     warehouse.close()

@@ -206,7 +206,7 @@ class DuckDBWarehouse(Warehouse):
             with contextlib.suppress(duckdb.Error):  # in an aborted transaction, say
                 self._con.unregister(table.name)
 
-    def snapshot_table(self, table: exp.Table) -> exp.Table | None:
+    def snapshot_table(self, table: exp.Table) -> exp.Table:
         # An in-memory database attached to this one: unlike a temporary table, the cursors
         # `stream` opens see it, and unlike a table in the file, its rows are never logged.
         # Attached databases belong to the whole database instance, which a dbt run shares
@@ -254,9 +254,6 @@ class DuckDBWarehouse(Warehouse):
         # took 35 s to submit, 10.5 s with this. So the result is written to a snapshot table
         # in one statement and read back a page at a time, in short queries.
         table = self.snapshot_table(exp.to_table(f"_batchsql_stream_{uuid.uuid4().hex[:12]}"))
-        if table is None:  # no snapshots on this connection (see snapshot_table)
-            yield from self.stream(statement, params, batch_size)
-            return
         self.execute(sql.create_table_as(table, statement), params)
         try:
             # rowid counts the rows in the order they were inserted: the query's order.
