@@ -77,3 +77,18 @@ def test_commits_while_reading_do_not_pile_up_in_memory(wh: DuckDBWarehouse) -> 
     freed = held_after_commits(wh.stream_while_writing(query, [0], batch_size=10_000))
     assert kept > 20 * 2**20  # the plain stream holds them: the test can see the difference
     assert freed < 5 * 2**20
+
+
+def test_a_column_named_rowid_does_not_hide_rows(wh: DuckDBWarehouse,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """A source keyed by a column called rowid: it hides DuckDB's row numbers, which the pages
+    are cut by, so the rows are streamed as they are, all of them, in order."""
+    monkeypatch.setattr(duckdb_warehouse, "STREAM_PAGE_ROWS", 7)
+    query = exp.maybe_parse(
+        "select i * 10 + 1000 as RowId, md5(i::varchar) as h from range(30) r(i) "
+        "where i >= ? order by h", dialect="duckdb")
+    got = [row for b in wh.stream_while_writing(query, [2], batch_size=4)
+           for row in b.to_pylist()]
+    assert [(r["RowId"], r["h"]) for r in got] == wh.fetch(query, [2])
+    assert len(got) == 28
+    assert wh.fetch(SCRATCH) == [(0,)]

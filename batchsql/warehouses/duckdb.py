@@ -255,6 +255,12 @@ class DuckDBWarehouse(Warehouse):
         # in one statement and read back a page at a time, in short queries.
         table = self.snapshot_table(exp.to_table(f"_batchsql_stream_{uuid.uuid4().hex[:12]}"))
         self.execute(sql.create_table_as(table, statement), params)
+        if any(name.lower() == "rowid" for name in self.table_columns(table) or []):
+            # A column of that name (a source's key, say) hides the row ids the pages are cut
+            # by: such a result is streamed as it comes.
+            self.execute(sql.drop_table(table))
+            yield from self.stream(statement, params, batch_size)
+            return
         try:
             # rowid counts the rows in the order they were inserted: the query's order.
             rowid = exp.column("rowid")
