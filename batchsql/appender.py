@@ -1,9 +1,10 @@
 """A file appended to by a thread, so that writing overlaps the work that produces the bytes.
 
 Copying a gigabyte into the page cache costs seconds on a busy or virtual machine. A run
-writes its request bodies and then its request files (about 1.4 GB each for a million rows);
-with the copies on a thread of their own (``os.pwrite`` releases the GIL), they overlap the
-rendering and encoding of the next slice instead of adding to them.
+writes its request bodies (compressed, on this thread: see ``batchsql.bodies``) and then its
+request files (about 1.4 GB for a million rows); with the copies on a thread of their own
+(``os.pwrite`` and zstd release the GIL), they overlap the rendering and encoding of the next
+slice instead of adding to them.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import collections
 import os
 import threading
+from collections.abc import Callable
 from typing import BinaryIO
 
 #: Bytes waiting for the thread at most: bounds the memory the queued slices hold.
@@ -24,14 +26,23 @@ class Appender:
     queued); ``flush`` waits until they are in the file and raises the first write error, as
     do later writes. The caller must keep the bytes unchanged until then (a memoryview keeps
     an Arrow buffer alive). Writes are positional: the caller may read the file between them.
+
+    With ``encode`` (compression, say), the thread writes ``encode(data)`` in place of each
+    write's bytes, and ``extents`` says where each one lies in the file once it is flushed.
     """
 
-    def __init__(self, file: BinaryIO, *, limit: int = QUEUED_BYTES) -> None:
+    def __init__(self, file: BinaryIO, *, limit: int = QUEUED_BYTES,
+                 encode: Callable[[memoryview], bytes | memoryview] | None = None) -> None:
         self.file = file
         self.limit = limit
-        #: Bytes appended so far (queued ones included): the next write's offset.
+        self.encode = encode
+        #: Bytes appended so far (queued ones included): without ``encode``, the next
+        #: write's offset.
         self.size = file.seek(0, os.SEEK_END)
-        self._queue: collections.deque[tuple[int, memoryview]] = collections.deque()
+        #: (offset, length) in the file of each write's encoded bytes, in order (``encode``).
+        self.extents: list[tuple[int, int]] = []
+        self._end = self.size  # where the thread writes next
+        self._queue: collections.deque[memoryview] = collections.deque()
         self._queued = 0
         self._writing = False
         self._closing = False
@@ -50,7 +61,7 @@ class Appender:
             while self._queued > self.limit and self._failed is None:
                 self._changed.wait()
             self._raise()
-            self._queue.append((self.size, view))
+            self._queue.append(view)
             self._queued += n
             self.size += n
             self._changed.notify_all()
@@ -92,13 +103,18 @@ class Appender:
                     self._changed.wait()
                 if not self._queue:
                     return
-                offset, view = self._queue.popleft()
+                view = self._queue.popleft()
                 self._writing = True
             n = len(view)
             try:
+                if self.encode is not None:
+                    view = memoryview(self.encode(view)).cast("B")
+                    self.extents.append((self._end, len(view)))
+                offset = self._end
                 while view:  # a positional write may write less than asked
                     done = os.pwrite(fd, view, offset)
                     view, offset = view[done:], offset + done
+                self._end = offset
             except OSError as e:  # disk full, say: raised to the caller by flush or write
                 with self._changed:
                     self._failed = e

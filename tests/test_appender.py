@@ -77,3 +77,22 @@ def test_a_write_error_reaches_the_caller(tmp_path: Path,
     with pytest.raises(OSError, match="No space left"):
         appender.close()
     assert handle.closed
+
+
+def test_an_encoder_runs_on_the_thread_and_says_where_each_write_lies(tmp_path: Path) -> None:
+    path = tmp_path / "out.bin"
+    threads = set()
+
+    def encode(view: memoryview) -> bytes:
+        threads.add(threading.current_thread().name)
+        return bytes(view)[::-1] + b"|"
+
+    appender = Appender(open(path, "wb", buffering=0), encode=encode)  # noqa: SIM115
+    for data in (b"abc", b"", b"de", b"f" * 100_000):
+        appender.write(data)
+    assert appender.size == 3 + 2 + 100_000  # what was handed over, before encoding
+    appender.close()
+    content = path.read_bytes()
+    assert content == b"cba|ed|" + b"f" * 100_000 + b"|"
+    assert appender.extents == [(0, 4), (4, 3), (7, 100_001)]  # the empty write is no write
+    assert threads == {"batchsql-appender"}

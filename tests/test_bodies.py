@@ -131,3 +131,28 @@ def test_a_failed_write_is_reported_not_read_back_as_garbage(
         bodies.append(pa.array(["third"]))
     bodies.close()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_bodies_are_kept_compressed(tmp_path: Path) -> None:
+    """Most of a body repeats from row to row (prompt, schema): the file is a fraction of
+    the bodies' size, and they come back byte for byte."""
+    schema = '{"type":"json_schema","json_schema":{"name":"out","strict":true}}' * 12
+    values = [f'{{"messages":[{{"content":"ticket {i}: é {i * 7919}"}}],{schema}}}'
+              for i in range(20_000)]
+    with BodyFile(tmp_path) as bodies:
+        for start in range(0, len(values), 5_000):
+            bodies.append(pa.array(values[start:start + 5_000]))
+        got = bodies.read(np.arange(len(values)))
+        assert got.to_pylist() == values
+        stored = os.fstat(bodies._file.fileno()).st_size
+    assert stored * 10 < sum(len(v.encode()) for v in values)
+
+
+def test_slices_with_no_bytes_read_back_as_empty_or_null(tmp_path: Path) -> None:
+    with BodyFile(tmp_path) as bodies:
+        seqs = [*bodies.append(pa.array(["a"])).to_pylist(),
+                *bodies.append(pa.array([None, None], pa.string())).to_pylist(),
+                *bodies.append(pa.array(["", ""])).to_pylist(),
+                *bodies.append(pa.array(["b", ""])).to_pylist()]
+        assert seqs == [0, None, None, 3, 4, 5, 6]
+        assert bodies.read(np.array([6, 3, 0, 5, 4])).to_pylist() == ["", "", "a", "b", ""]
