@@ -8,27 +8,37 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from typing import Any, TypeVar
 
 _T = TypeVar("_T")
 
 
-def read_ahead(items: Iterator[_T], depth: int = 1, *,
-               name: str = "batchsql-ahead") -> Generator[_T, None, None]:
+def read_ahead(items: Iterator[_T], depth: int = 1, *, name: str = "batchsql-ahead",
+               weight: Callable[[_T], int] | None = None,
+               budget: int = 0) -> Generator[_T, None, None]:
     """``items``, made in a thread up to ``depth`` ahead of the consumer.
+
+    With ``weight`` (an item's size in bytes, say), items made ahead also wait while those
+    waiting weigh more than ``budget`` in all; one item always goes through.
 
     An exception in the producer is raised to the consumer where the item would have come.
     Closing the returned generator (or leaving a ``for`` over it early) stops the producer at
     its next item and waits for it.
     """
-    out: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=depth)
+    out: queue.Queue[tuple[str, Any, int]] = queue.Queue(maxsize=depth)
     stop = threading.Event()
+    room = threading.Condition()
+    waiting = [0]  # the weight of the items in the queue
 
-    def put(kind: str, value: Any) -> bool:
+    def put(kind: str, value: Any, w: int = 0) -> bool:
+        with room:
+            while waiting[0] and waiting[0] + w > budget and not stop.is_set():
+                room.wait(0.05)
+            waiting[0] += w
         while not stop.is_set():
             try:
-                out.put((kind, value), timeout=0.05)
+                out.put((kind, value, w), timeout=0.05)
                 return True
             except queue.Full:
                 continue
@@ -37,7 +47,7 @@ def read_ahead(items: Iterator[_T], depth: int = 1, *,
     def produce() -> None:
         try:
             for item in items:
-                if not put("item", item):
+                if not put("item", item, weight(item) if weight is not None else 0):
                     return
             put("done", None)
         except BaseException as e:  # handed to the consumer, raised there
@@ -51,7 +61,11 @@ def read_ahead(items: Iterator[_T], depth: int = 1, *,
     thread.start()
     try:
         while True:
-            kind, value = out.get()
+            kind, value, w = out.get()
+            if w:
+                with room:
+                    waiting[0] -= w
+                    room.notify()
             if kind == "done":
                 return
             if kind == "error":

@@ -62,3 +62,23 @@ def test_leaving_early_closes_the_producers_own_generator() -> None:
         if i == 5:
             break
     assert closed.is_set() and not _alive("t-early")
+
+
+def test_items_made_ahead_wait_while_those_queued_weigh_more_than_the_budget() -> None:
+    made: list[int] = []
+
+    def items() -> Iterator[int]:
+        for i in range(100):
+            made.append(i)
+            yield i
+
+    # Each item weighs 10; a budget of 25 lets two wait, however deep the queue.
+    reader = read_ahead(items(), depth=50, name="t-budget", weight=lambda i: 10, budget=25)
+    assert next(reader) == 0
+    time.sleep(0.3)
+    assert len(made) <= 4  # 0 taken, two queued, one made and held back
+    assert list(reader) == list(range(1, 100))
+    assert not _alive("t-budget")
+    # An item heavier than the budget still goes through when nothing else waits.
+    assert list(read_ahead(iter([5, 500, 5]), depth=4, weight=lambda i: i, budget=10)) == \
+        [5, 500, 5]

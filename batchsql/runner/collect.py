@@ -31,6 +31,10 @@ TOKEN_LIMIT = "token_limit_exceeded"
 #: A batch's parsed outcomes up to this size are read in place (``Warehouse.hold_arrow``),
 #: not copied into the collect stage: a batch of 50,000 short answers takes about 20 MB.
 HELD_BYTES = 64 * 1024 * 1024
+#: How far the collect reader may run ahead of the writing: results (a batch's files, each
+#: slice of its outcomes, its end), and the parsed outcomes' bytes among them.
+AHEAD_ITEMS = 16
+AHEAD_BYTES = 64 * 1024 * 1024
 
 
 class Collector:
@@ -61,9 +65,12 @@ class Collector:
                 finished.append((batch, info))
         if not finished:
             return 0
-        # A thread downloads and parses the next batch's results while this one's outcomes
-        # are written; the writing stays in this thread, in the order of the batches.
-        results = read_ahead(self.results(finished), depth=1, name="batchsql-collect-reader")
+        # A thread downloads and parses the next batches' results while this one's outcomes
+        # are written; the writing stays in this thread, in the order of the batches. It may
+        # run a few batches ahead (parsed outcomes up to AHEAD_BYTES), so that it keeps going
+        # while a commit here checkpoints (seconds, at times) instead of waiting for it.
+        results = read_ahead(self.results(finished), depth=AHEAD_ITEMS, budget=AHEAD_BYTES,
+                             weight=_weight, name="batchsql-collect-reader")
         try:
             for batch, info in finished:
                 self.r.heartbeat()
@@ -279,6 +286,10 @@ class Result:
 
     files: list[Path] = field(default_factory=list)
     table: pa.Table | None = None
+
+
+def _weight(result: Result) -> int:
+    return result.table.nbytes if result.table is not None else 0
 
 
 def _unique(custom_ids: pa.ChunkedArray) -> bool:
