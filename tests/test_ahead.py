@@ -20,15 +20,16 @@ def test_items_come_in_order_and_the_thread_ends() -> None:
     assert not _alive("t-order")
 
 
+def _counted(made: list[int]) -> Iterator[int]:
+    """0..99, noting in ``made`` each item as the producer makes it."""
+    for i in range(100):
+        made.append(i)
+        yield i
+
+
 def test_the_producer_stays_at_most_depth_items_ahead() -> None:
     made: list[int] = []
-
-    def items() -> Iterator[int]:
-        for i in range(100):
-            made.append(i)
-            yield i
-
-    reader = read_ahead(items(), depth=2, name="t-depth")
+    reader = read_ahead(_counted(made), depth=2, name="t-depth")
     assert next(reader) == 0
     time.sleep(0.3)
     # Item 0 was taken, two wait in the queue and one more is made, blocked on the queue.
@@ -66,14 +67,8 @@ def test_leaving_early_closes_the_producers_own_generator() -> None:
 
 def test_items_made_ahead_wait_while_those_queued_weigh_more_than_the_budget() -> None:
     made: list[int] = []
-
-    def items() -> Iterator[int]:
-        for i in range(100):
-            made.append(i)
-            yield i
-
     # Each item weighs 10; a budget of 25 lets two wait, however deep the queue.
-    reader = read_ahead(items(), depth=50, name="t-budget", weight=lambda i: 10, budget=25)
+    reader = read_ahead(_counted(made), depth=50, name="t-budget", weight=lambda i: 10, budget=25)
     assert next(reader) == 0
     time.sleep(0.3)
     assert len(made) <= 4  # 0 taken, two queued, one made and held back
