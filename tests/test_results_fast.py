@@ -806,3 +806,17 @@ def test_errors_reach_the_caller_and_stopping_early_ends_the_reader(
     assert next(slices).num_rows == 2
     slices.close()  # the reader thread is told to stop, and joined
     assert not [t for t in threading.enumerate() if t.name == "results_fast-reader"]
+
+
+def test_one_connection_reads_many_files_alike(tmp_path: Path) -> None:
+    """A collection reads every batch with one connection: what it reads is what a fresh
+    connection per file reads, and nothing of one file stays for the next."""
+    first = write_lines(tmp_path / "a.jsonl", plain_success_lines(40))
+    second = write_lines(tmp_path / "b.jsonl", [*plain_success_lines(3), b"not json"])
+    with results_fast.parsing_connection() as con:
+        for path in (first, second, first):
+            shared = list(results_fast.outcome_slices([path], LABELS, PRICE, con=con))
+            own = list(results_fast.outcome_slices([path], LABELS, PRICE))
+            assert pa.concat_tables(shared).equals(pa.concat_tables(own))
+        assert con.execute("select count(*) from duckdb_views() where not internal"
+                           ).fetchall() == [(0,)]
