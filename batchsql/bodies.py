@@ -54,9 +54,9 @@ class BodyFile:
         self._ends: list[np.ndarray] = [np.zeros(1, np.int64)]
         #: Each frame's first row, and which of the appender's writes holds it (-1: none, its
         #: bodies are all NULL or empty). A frame is one append's bodies.
-        self._frames: list[tuple[int, int]] = []
+        self._firsts: list[int] = []
+        self._frame_writes: list[int] = []
         self._writes = 0
-        self._size = 0
         self._cache: tuple[int, pa.Buffer] | None = None
         self._appender = Appender(self._file, encode=_CODEC.compress)
 
@@ -75,14 +75,15 @@ class BodyFile:
             return pa.array([], pa.int64())
         offsets = np.frombuffer(bodies.buffers()[1], np.int64, n + 1, bodies.offset * 8)
         start, stop = int(offsets[0]), int(offsets[-1])
+        base = self._appender.size  # bytes appended before this slice, uncompressed
         write = -1
         if stop > start:
             data = memoryview(bodies.buffers()[2])[start:stop]  # type: ignore[arg-type]
             self._io(self._appender.write, data)  # the view keeps the Arrow buffer alive
             write, self._writes = self._writes, self._writes + 1
-        self._frames.append((first, write))
-        self._ends.append(offsets[1:] - start + self._size)
-        self._size += stop - start
+        self._firsts.append(first)
+        self._frame_writes.append(write)
+        self._ends.append(offsets[1:] - start + base)
         seqs = pa.array(np.arange(first, first + n, dtype=np.int64))
         return seqs if bodies.null_count == 0 else pc.if_else(bodies.is_valid(), seqs, None)
 
@@ -99,7 +100,7 @@ class BodyFile:
             raise IndexError("a row number outside the body file")
         order = np.argsort(want, kind="stable")
         ordered = want[order]
-        firsts = np.array([f for f, _ in self._frames] + [len(offsets) - 1], np.int64)
+        firsts = np.array([*self._firsts, len(offsets) - 1], np.int64)
         frames = np.searchsorted(firsts, ordered, side="right") - 1
         breaks = np.nonzero(np.diff(frames))[0] + 1
         pieces = []
@@ -126,7 +127,7 @@ class BodyFile:
         """A frame's bodies, uncompressed (``size`` bytes); the last one read is kept."""
         if self._cache is not None and self._cache[0] == frame:
             return self._cache[1]
-        write = self._frames[frame][1]
+        write = self._frame_writes[frame]
         if write < 0:
             return pa.py_buffer(b"")
         offset, length = self._appender.extents[write]
