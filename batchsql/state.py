@@ -31,6 +31,9 @@ BATCH_COLUMNS: list[tuple[str, str]] = [
     ("input_tokens", "bigint"), ("output_tokens", "bigint"), ("cost_usd", "double"),
     ("error", "varchar"), ("created_at", "timestamp"), ("submitted_at", "timestamp"),
     ("collected_at", "timestamp"), ("unknown_lines", "bigint"), ("duplicates", "varchar"),
+    # True: the batch came from its intent's only create, answered at the first request, so
+    # no other batch can carry the intent (see runner/submit.py); NULL: it may.
+    ("sole_create", "boolean"),
 ]
 
 RUN_COLUMNS: list[tuple[str, str]] = [

@@ -281,19 +281,68 @@ def test_batch_unknown_to_the_provider_is_lost_and_resent(project: Project,
 
 
 
-def test_duplicate_hidden_at_submit_is_cancelled_at_collection(project: Project) -> None:
-    # As if the batch list had lagged: a second batch for the same intent shows up later.
-    project.emulator.set_faults(Faults(processing_seconds=60))
+def test_duplicate_hidden_at_submit_is_cancelled_at_collection(
+        project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The create's answer is lost and the SDK creates a second batch; the batch list that
+    # should show both lags behind and shows neither. The next run's check finds the second.
+    project.emulator.set_faults(Faults(http_fail_times=1, http_fail_match="POST /v1/batches",
+                                       http_fail_after=True, processing_seconds=60))
+    find_batches = OpenAIProvider.find_batches
+    monkeypatch.setattr(OpenAIProvider, "find_batches", lambda *a, **k: [])
     project.run(wait=False)
+    monkeypatch.setattr(OpenAIProvider, "find_batches", find_batches)
+    assert project.emulator.stats()["duplicate_batches"] == 1
+    assert project.query("select sole_create from analytics._batchsql_batches") == [(None,)]
+    kept = project.query("select provider_batch_id from analytics._batchsql_batches")[0][0]
+    extra = [b["id"] for b in project.emulator.list_batches() if b["id"] != kept]
+    project.emulator.set_faults(Faults())
+    project.emulator.advance_clock(61)  # both are done: the duplicate was paid for, alas
+    summary = project.run(wait=False)
+    assert summary.collected_batches == 1
+    assert project.query("select provider_batch_id, duplicates from "
+                         "analytics._batchsql_batches") == [(kept, extra[0])]
+    assert_all_succeeded_once(project)
+
+
+def test_duplicate_made_late_is_cancelled_before_it_runs(project: Project,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    # As above, but the second batch is still running when the next run looks: cancelled.
+    project.emulator.set_faults(Faults(http_fail_times=1, http_fail_match="POST /v1/batches",
+                                       http_fail_after=True, processing_seconds=60))
+    find_batches = OpenAIProvider.find_batches
+    monkeypatch.setattr(OpenAIProvider, "find_batches", lambda *a, **k: [])
+    project.run(wait=False)
+    monkeypatch.setattr(OpenAIProvider, "find_batches", find_batches)
     kept = project.emulator.list_batches()[0]
-    project.emulator.advance_clock(61)  # the kept batch is done; the late duplicate is not
+    project.emulator.advance_clock(61)  # the batches so far are done
     sdk = OpenAIProvider(api_key="x", base_url=project.emulator.base_url)
-    extra = sdk.create(kept["input_file_id"], endpoint=kept["endpoint"],
-                       metadata=kept["metadata"])
+    late = sdk.create(kept["input_file_id"], endpoint=kept["endpoint"],
+                      metadata=kept["metadata"])
+    sdk.close()
     summary = project.run(wait=False)
     assert summary.collected_batches == 1
     status = {b["id"]: b["status"] for b in project.emulator.list_batches()}
-    assert status[extra.id] in ("cancelling", "cancelled")
-    assert project.query("select duplicates from analytics._batchsql_batches") == [(extra.id,)]
+    assert status[late.id] in ("cancelling", "cancelled")
+    assert late.id in project.query("select duplicates from analytics._batchsql_batches")[0][0]
     assert_all_succeeded_once(project)
-    sdk.close()
+
+
+def test_a_batch_created_in_one_request_is_never_looked_for(
+        project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Listing the account's batches after every create, and before collecting each, made a run
+    # of B batches list O(B^2) of them; a create that took one request can have no duplicate.
+    lists: list[str] = []
+    find_batches = OpenAIProvider.find_batches
+
+    def counted(self: OpenAIProvider, key: str, value: str, *, since: int) -> list:
+        lists.append(value)
+        return find_batches(self, key, value, since=since)
+
+    monkeypatch.setattr(OpenAIProvider, "find_batches", counted)
+    project.set_provider(max_requests_per_batch=2)
+    summary = project.run()
+    assert summary.batches_submitted == -(-N // 2) and summary.succeeded == N
+    assert lists == []
+    assert project.query("select count(*), count(case when sole_create then 1 end) "
+                         "from analytics._batchsql_batches") == [(-(-N // 2),) * 2]
+    assert_all_succeeded_once(project)

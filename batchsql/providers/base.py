@@ -31,6 +31,9 @@ class BatchInfo:
     errors: list[dict[str, Any]] = field(default_factory=list)
     metadata: dict[str, str] = field(default_factory=dict)
     created_at: int = 0
+    #: For the batch a ``create`` returned: the HTTP requests that create took. More than one
+    #: (a retry) may have left another batch made by an earlier attempt; 0: not from a create.
+    create_attempts: int = 0
 
     @property
     def terminal(self) -> bool:
@@ -61,7 +64,7 @@ class Provider(ABC):
 
     @abstractmethod
     def create(self, file_id: str, *, endpoint: str, metadata: dict[str, str]) -> BatchInfo:
-        """Create a batch from an uploaded file."""
+        """Create a batch from an uploaded file (``create_attempts`` set: see BatchInfo)."""
 
     @abstractmethod
     def find_batches(self, key: str, value: str, *, since: int) -> list[BatchInfo]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -36,9 +37,12 @@ class OpenAIProvider(Provider):
         return uploaded.id
 
     def create(self, file_id: str, *, endpoint: str, metadata: dict[str, str]) -> BatchInfo:
-        return _info(_call(lambda: self.client.batches.create(
+        # The raw response tells whether the SDK retried: only then can a second batch exist.
+        response = _call(lambda: self.client.batches.with_raw_response.create(
             input_file_id=file_id, endpoint=endpoint,  # type: ignore[arg-type]
-            completion_window="24h", metadata=metadata)))
+            completion_window="24h", metadata=metadata))
+        batch = _call(response.parse)
+        return dataclasses.replace(_info(batch), create_attempts=response.retries_taken + 1)
 
     def find_batches(self, key: str, value: str, *, since: int) -> list[BatchInfo]:
         found = []

@@ -5,6 +5,13 @@ upload, the file id after the upload, the batch id after the create. Batches car
 id in metadata, so an intent whose outcome was lost is found at the provider and adopted; only
 when the provider has no such batch is it created. The SDK retries a create that timed out,
 which can leave two batches for one intent: the earliest is kept, the others cancelled.
+
+Looking for those duplicates means listing the account's recent batches, a request per 100 of
+them: done after every create, a run of B batches would list O(B^2) of them (a 10M-row run
+makes 200 batches), and again before collecting each. So the lists are made only where a
+duplicate can exist: after a create the SDK retried, or one for an intent an earlier run left
+(whose own create may have gone through unseen). A batch made by its intent's only create,
+in one request, is recorded as ``sole_create`` and never looked for again.
 """
 
 from __future__ import annotations
@@ -88,14 +95,20 @@ class Submitter:
             provider.delete_file(file_id)
             self.r.state.update_batch(uuid, status="abandoned", error=str(e))
             raise
+        if not resumed and created.create_attempts == 1:
+            return self._confirm(batch, [created], sole=True)
         found = provider.find_batches(INTENT_KEY, uuid, since=_since(batch))
         if created.id not in {b.id for b in found}:
             # A list that lags behind the create must not hide the batch we just made.
             found = sorted([*found, created], key=lambda b: (b.created_at, b.id))
         return self._confirm(batch, found)
 
-    def _confirm(self, batch: dict[str, Any], found: list[BatchInfo]) -> BatchInfo:
-        """Record the earliest batch of an intent as its batch; cancel any duplicates."""
+    def _confirm(self, batch: dict[str, Any], found: list[BatchInfo], *,
+                 sole: bool = False) -> BatchInfo:
+        """Record the earliest batch of an intent as its batch; cancel any duplicates.
+
+        ``sole``: the batch is the only one its intent can have (see the module's docstring).
+        """
         keep, extras = found[0], found[1:]
         for extra in extras:
             if not extra.terminal:
@@ -105,14 +118,16 @@ class Submitter:
         self.r.state.update_batch(
             batch["batch_uuid"], status=sql.SUBMITTED, provider_batch_id=keep.id,
             provider_status=keep.status, input_file_id=keep.input_file_id, submitted_at=now(),
-            duplicates=",".join(e.id for e in extras) or None)
+            duplicates=",".join(e.id for e in extras) or None, sole_create=sole or None)
         batch.update(status=sql.SUBMITTED, provider_batch_id=keep.id,
-                     provider_status=keep.status, submitted_at=now())
+                     provider_status=keep.status, submitted_at=now(), sole_create=sole or None)
         self.spool_file(batch["batch_uuid"]).unlink(missing_ok=True)
         return keep
 
     def recheck(self, batch: dict[str, Any], keep: BatchInfo) -> None:
         """Before collecting: cancel duplicates a lagging batch list hid at submit time."""
+        if batch.get("sole_create"):
+            return
         found = self.r.provider.find_batches(INTENT_KEY, batch["batch_uuid"],
                                              since=_since(batch))
         known = set(filter(None, (batch.get("duplicates") or "").split(",")))

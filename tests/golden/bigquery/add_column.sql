@@ -3,4 +3,4 @@
 -- CREATE SCHEMA creates a dataset (in the location the job runs in). Placeholders are positional
 -- ?; NULL values are bound as NULL literals, since BigQuery needs a type for every parameter.
 ALTER TABLE `analytics`.`_batchsql_batches`
-ADD COLUMN `duplicates` STRING;
+ADD COLUMN `sole_create` BOOL;

@@ -4,5 +4,5 @@
 -- statement).
 ALTER TABLE `analytics`.`_batchsql_batches`
 ADD COLUMNS (
-  `duplicates` STRING
+  `sole_create` BOOLEAN
 );

@@ -28,5 +28,6 @@ CREATE TABLE IF NOT EXISTS "analytics"."_batchsql_batches" (
   "submitted_at" TIMESTAMP,
   "collected_at" TIMESTAMP,
   "unknown_lines" BIGINT,
-  "duplicates" TEXT
+  "duplicates" TEXT,
+  "sole_create" BOOLEAN
 );

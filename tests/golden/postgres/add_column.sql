@@ -3,4 +3,4 @@
 -- Placeholders are %s (psycopg). A view can only gain columns at its end on CREATE OR REPLACE
 -- VIEW: the output table only ever gains columns, at its end.
 ALTER TABLE "analytics"."_batchsql_batches"
-ADD COLUMN "duplicates" VARCHAR;
+ADD COLUMN "sole_create" BOOLEAN;

@@ -3,4 +3,4 @@
 -- Every identifier and alias is quoted: Snowflake folds unquoted names to upper case, so names
 -- keep their spec spelling and must be quoted when queried. Placeholders are ? (qmark binding).
 ALTER TABLE "analytics"."_batchsql_batches"
-ADD "duplicates" VARCHAR;
+ADD "sole_create" BOOLEAN;

@@ -30,5 +30,6 @@ CREATE TABLE IF NOT EXISTS "analytics"."_batchsql_batches" (
   "submitted_at" TIMESTAMPNTZ,
   "collected_at" TIMESTAMPNTZ,
   "unknown_lines" BIGINT,
-  "duplicates" VARCHAR
+  "duplicates" VARCHAR,
+  "sole_create" BOOLEAN
 );

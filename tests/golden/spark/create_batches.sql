@@ -30,5 +30,6 @@ CREATE TABLE IF NOT EXISTS `analytics`.`_batchsql_batches` (
   `submitted_at` TIMESTAMP,
   `collected_at` TIMESTAMP,
   `unknown_lines` BIGINT,
-  `duplicates` STRING
+  `duplicates` STRING,
+  `sole_create` BOOLEAN
 );

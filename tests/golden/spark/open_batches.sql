@@ -30,7 +30,8 @@ SELECT
   `submitted_at`,
   `collected_at`,
   `unknown_lines`,
-  `duplicates`
+  `duplicates`,
+  `sole_create`
 FROM `analytics`.`_batchsql_batches`
 WHERE
   `output_table` = ? AND `status` IN ('intent', 'submitted')
