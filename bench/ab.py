@@ -136,6 +136,7 @@ def compare(base: Path, head: Path, rows: int, pairs: int, root: Path,
             raise pipeline.BenchError(f"{side} has no bench/pipeline.py to run")
     pristine = root / "pristine.duckdb"
     pipeline._log(f"generating {rows:,} tickets")
+    pristine.unlink(missing_ok=True)  # a kept --workdir's, maybe of another size
     pipeline.generate(pristine, rows, seed)
     runs = []
     for i in range(pairs):
