@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 import textwrap
+import time
 
 import pytest
 
@@ -68,6 +69,17 @@ def test_request_line_round_trips() -> None:
 def test_custom_ids_fit_every_provider() -> None:
     cid = plan.custom_id(plan.new_batch_uuid(), 49_999)
     assert len(cid) <= 64 and all(c.isalnum() or c in "-_" for c in cid)
+
+
+def test_batch_uuids_sort_in_the_order_they_were_made() -> None:
+    made = []
+    for _ in range(5):
+        made.append(plan.new_batch_uuid())
+        time.sleep(0.002)
+    assert sorted(made) == made and len(set(made)) == 5
+    assert all(len(u) == 20 and u.isalnum() and u == u.lower() for u in made)
+    # They differ in their first 8 characters, which is all DuckDB's min/max statistics keep.
+    assert len({u[:8] for u in made}) == 5
 
 
 def test_chunk_limits() -> None:
