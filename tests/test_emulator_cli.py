@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -63,6 +64,28 @@ def test_serve_with_flags_then_restart_keeps_faults(tmp_path: Path) -> None:
         assert client.batches.retrieve(batch.id).id == batch.id
     finally:
         _stop(proc)
+
+
+def test_warm_starts_the_worker_processes_before_any_upload(tmp_path: Path) -> None:
+    cold, cold_url = _serve(tmp_path / "cold", "--processes", "2")
+    warm, warm_url = _serve(tmp_path / "warm", "--processes", "2", "--warm")
+    try:
+        deadline = time.monotonic() + 60
+        while not _get(warm_url, "/_emulator/stats")["workers_ready"]:
+            assert time.monotonic() < deadline, "the worker processes never came up"
+            time.sleep(0.1)
+        assert len(_children(warm.pid)) >= 2
+        # Without --warm they wait for the first large batch input.
+        assert _get(cold_url, "/_emulator/stats")["workers_ready"] is False
+        assert _children(cold.pid) == []
+    finally:
+        _stop(cold)
+        _stop(warm)
+
+
+def _children(pid: int) -> list[str]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return path.read_text().split() if path.exists() else []
 
 
 def test_help_lists_every_knob() -> None:

@@ -83,16 +83,19 @@ def emulator() -> None:
 @click.option("--processes", type=click.IntRange(1), default=None,
               help="Worker processes answering large batches side by side "
                    "(default: one per core; 1: all in the server process).")
+@click.option("--warm", is_flag=True,
+              help="Start the worker processes now, not at the first large batch upload "
+                   "(their start-up then lands on no client's time).")
 @_knob_options
 def serve(host: str, port: int, state_dir: str, verbose: bool, processes: int | None,
-          **knobs: Any) -> None:
+          warm: bool, **knobs: Any) -> None:
     """Serve until Ctrl-C; point the SDK at the printed base_url."""
     given = {k: v for k, v in knobs.items() if v is not None}
     if given.pop("no_shuffle", None):
         given["shuffle"] = False
     faults = Faults.model_validate(given) if given else None
     srv = EmulatorServer(state_dir, host=host, port=port, faults=faults, verbose=verbose,
-                         processes=processes)
+                         processes=processes, warm=warm)
     srv.start()
     click.echo(f"batchsql emulator serving {srv.base_url} (state: {state_dir})", err=True)
     click.echo(srv.base_url)

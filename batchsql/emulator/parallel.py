@@ -59,6 +59,7 @@ class Refresher:
         self._closed = False
         # batch id -> its refresh in the pool, and that pool
         self._running: dict[str, tuple[Future[None], ProcessPoolExecutor]] = {}
+        self._warming: list[Future[None]] = []
 
     def start(self, rec: Record, now: float) -> bool:
         """Begin ``rec``'s due work in the pool and return at once; False when it is not for
@@ -91,9 +92,18 @@ class Refresher:
                 return
             pool = self._new_pool()
             # One task per process: the pool starts a process per task while none is idle.
-            futures = [pool.submit(_started) for _ in range(self.processes)]
+            futures = self._warming = [pool.submit(_started) for _ in range(self.processes)]
         for future in futures:  # a worker that dies starting: no pool from then on
             future.add_done_callback(lambda f: self._check_pool(f, pool))
+
+    @property
+    def ready(self) -> bool:
+        """Whether the worker processes ``warm`` started are all up (True with none to start)."""
+        if self.processes < 2:
+            return True
+        with self._lock:
+            warming = list(self._warming)
+        return bool(warming) and all(f.done() for f in warming)
 
     def _new_pool(self) -> ProcessPoolExecutor:
         """The pool, made (with ``_lock`` held)."""

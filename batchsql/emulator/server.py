@@ -225,17 +225,20 @@ class EmulatorServer:
     ``faults`` given here replace the persisted ones; ``None`` keeps what the state folder has
     (so a restarted server keeps its scenario). Batches whose input has at least
     ``pool_min_bytes`` are answered on up to ``processes`` worker processes at once (default:
-    one per core; 1: all in the server's threads), see ``parallel.py``.
+    one per core; 1: all in the server's threads), see ``parallel.py``. They start at the
+    first upload of such an input, or with ``warm`` as the server starts.
     """
 
     def __init__(self, state_dir: str | os.PathLike[str], host: str = "127.0.0.1",
                  port: int = 0, faults: Faults | None = None, *, verbose: bool = False,
-                 processes: int | None = None, pool_min_bytes: int = MIN_POOL_BYTES) -> None:
+                 processes: int | None = None, pool_min_bytes: int = MIN_POOL_BYTES,
+                 warm: bool = False) -> None:
         self.store = Store(state_dir)
         self.processes = default_processes() if processes is None else processes
         if self.processes < 1:
             raise ValueError("processes must be at least 1")
         self.pool_min_bytes = pool_min_bytes
+        self.warm = warm
         self.api = Api(self.store)
         self.host, self._port, self.verbose = host, port, verbose
         if faults is not None:
@@ -252,6 +255,8 @@ class EmulatorServer:
         self._httpd = _HTTPServer((self.host, self._port), self.api, self.verbose)
         self._port = self._httpd.server_address[1]
         self.api.refresher = Refresher(self.store, self.processes, self.pool_min_bytes)
+        if self.warm:
+            self.api.refresher.warm()
         self._worker = self.api.worker = Worker(self.store, self.api.refresher)
         self._worker.start()
         self._thread = threading.Thread(target=self._httpd.serve_forever,
