@@ -108,6 +108,11 @@ def custom_id(batch_uuid: str, seq: int) -> str:
     return f"{batch_uuid}-{seq}"
 
 
+def custom_ids_like(batch_uuid: str) -> str:
+    """A SQL LIKE pattern matching every custom_id of one batch (uuids hold no % or _)."""
+    return f"{batch_uuid}-%"
+
+
 def encode_line(custom_id: str, url: str, body_json: str) -> bytes:
     """One line of an OpenAI batch input file (JSONL), newline included."""
     head = canonical_json({"custom_id": custom_id, "method": "POST", "url": url})

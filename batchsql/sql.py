@@ -493,17 +493,30 @@ def unknown_lines(collect: exp.Table, requests: exp.Table) -> exp.Select:
             .where(exp.Not(this=exp.Exists(this=sent))))
 
 
+def of_batch() -> exp.Expression:
+    """Output rows of one provider batch. Parameters: its id, ``plan.custom_ids_like`` of its
+    batch_uuid.
+
+    The pattern leaves out no row of the batch (each has one of its custom_ids); it lets the
+    warehouse skip the other batches' row groups, by the custom_ids' min and max: batch uuids
+    begin with when they were made (``plan.new_batch_uuid``), where provider batch ids are
+    random, and so a lookup by id alone read every outcome a table ever had.
+    """
+    return exp.and_(col("_batch_id").eq(param()),
+                    exp.Like(this=col("_custom_id"), expression=param()))
+
+
 def outcome_figures(output: exp.Table, *, one_batch: bool = False) -> exp.Select:
     """By status: rows, tokens in, tokens out, cost, rows that paid nothing, dollars saved.
 
-    With ``one_batch``, of one provider batch (parameter: its id).
+    With ``one_batch``, of one provider batch (parameters: see ``of_batch``).
     """
     query = (exp.select(col("_status"), exp.Count(this=exp.Star()),
                         exp.Sum(this=col("_input_tokens")), exp.Sum(this=col("_output_tokens")),
                         exp.Sum(this=col("_cost_usd")),
                         exp.Count(this=col("_dedup")), exp.Sum(this=col("_saved_usd")))
              .from_(output.copy()).group_by(col("_status")))
-    return query.where(col("_batch_id").eq(param())) if one_batch else query
+    return query.where(of_batch()) if one_batch else query
 
 
 def answer_history(output: exp.Table) -> exp.Select:

@@ -539,9 +539,10 @@ class Runner:
             if self.collector.collect(summary) and submit and summary.deferred:
                 self.submit_pass(summary, first=False)
 
-    def batch_figures(self, provider_batch_id: str) -> dict[str, Any]:
+    def batch_figures(self, provider_batch_id: str, batch_uuid: str) -> dict[str, Any]:
         """Outcome counts, tokens and cost of one collected batch."""
-        rows = self.wh.fetch(sql.outcome_figures(self.output, one_batch=True), [provider_batch_id])
+        rows = self.wh.fetch(sql.outcome_figures(self.output, one_batch=True),
+                             [provider_batch_id, plan.custom_ids_like(batch_uuid)])
         by_status = {r[0]: int(r[1]) for r in rows}
         input_tokens = sum(int(r[2] or 0) for r in rows)
         output_tokens = sum(int(r[3] or 0) for r in rows)

@@ -10,6 +10,6 @@ SELECT
   SUM("_saved_usd")
 FROM "analytics"."ticket_labels"
 WHERE
-  "_batch_id" = ?
+  "_batch_id" = ? AND "_custom_id" LIKE ?
 GROUP BY
   "_status";

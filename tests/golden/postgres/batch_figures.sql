@@ -12,6 +12,6 @@ SELECT
   SUM("_saved_usd")
 FROM "analytics"."ticket_labels"
 WHERE
-  "_batch_id" = %s
+  "_batch_id" = %s AND "_custom_id" LIKE %s
 GROUP BY
   "_status";
