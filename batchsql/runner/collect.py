@@ -156,15 +156,15 @@ class Collector:
             # more (bulk_insert) straight into the file instead of its log: grouping batches
             # so made a 1M-row run no faster (bench/ab.py, 3 pairs: writing 1.7 s shorter,
             # closing 2.1 s longer, peak memory 30-50 MB higher).
-            uuid = batch["batch_uuid"]
+            batch_uuid = batch["batch_uuid"]
             r.wh.execute(sql.delete_where(r.output, sql.of_batch()),
-                         [info.id, plan.custom_ids_like(uuid)])
+                         [info.id, plan.custom_ids_like(batch_uuid)])
             r.wh.execute(
                 sql.insert_outcomes(r.output, r.collect_stage, r.state.requests, r.key, values,
                                     unique=staged.unique),
                 [info.id, r.spec.model, summary.run_id, batch["submitted_at"], stamp,
                  batch["batch_uuid"]])
-            figures = r.batch_figures(info.id, uuid)
+            figures = r.batch_figures(info.id, batch_uuid)
             # Usually every request has its line and every line its request, which the counts
             # show: the anti-joins that would find the exceptions are run only when they may.
             rows, lines = (int(n) for n in r.wh.fetch(sql.batch_requests(r.state.requests),
@@ -175,7 +175,7 @@ class Collector:
                     sql.insert_missing(r.output, r.collect_stage, r.state.requests, r.key),
                     [missing[0], missing[1], info.id, r.spec.model, summary.run_id,
                      batch["submitted_at"], stamp, batch["batch_uuid"]])
-                figures = r.batch_figures(info.id, uuid)
+                figures = r.batch_figures(info.id, batch_uuid)
             if staged.unique and written == rows and lines == batch["request_count"]:
                 # Each request row has its line, one line per custom_id: the lines that
                 # matched are the batch's lines, and the rest are unknown. (A map whose
