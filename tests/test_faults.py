@@ -280,17 +280,19 @@ def test_batch_unknown_to_the_provider_is_lost_and_resent(project: Project,
                          "order by created_at limit 1") == [("lost",)]
 
 
-
-def test_duplicate_hidden_at_submit_is_cancelled_at_collection(
-        project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
-    # The create's answer is lost and the SDK creates a second batch; the batch list that
-    # should show both lags behind and shows neither. The next run's check finds the second.
+def retried_create_behind_a_lagging_list(project: Project) -> None:
+    """A run (not waiting) whose create's answer is lost, so the SDK creates a second batch,
+    while the batch list that should show both lags behind and shows neither."""
     project.emulator.set_faults(Faults(http_fail_times=1, http_fail_match="POST /v1/batches",
                                        http_fail_after=True, processing_seconds=60))
-    find_batches = OpenAIProvider.find_batches
-    monkeypatch.setattr(OpenAIProvider, "find_batches", lambda *a, **k: [])
-    project.run(wait=False)
-    monkeypatch.setattr(OpenAIProvider, "find_batches", find_batches)
+    with pytest.MonkeyPatch.context() as lagging:
+        lagging.setattr(OpenAIProvider, "find_batches", lambda *a, **k: [])
+        project.run(wait=False)
+
+
+def test_duplicate_hidden_at_submit_is_cancelled_at_collection(project: Project) -> None:
+    # The next run's check finds the second batch.
+    retried_create_behind_a_lagging_list(project)
     assert project.emulator.stats()["duplicate_batches"] == 1
     assert project.query("select sole_create from analytics._batchsql_batches") == [(None,)]
     kept = project.query("select provider_batch_id from analytics._batchsql_batches")[0][0]
@@ -304,15 +306,9 @@ def test_duplicate_hidden_at_submit_is_cancelled_at_collection(
     assert_all_succeeded_once(project)
 
 
-def test_duplicate_made_late_is_cancelled_before_it_runs(project: Project,
-                                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    # As above, but the second batch is still running when the next run looks: cancelled.
-    project.emulator.set_faults(Faults(http_fail_times=1, http_fail_match="POST /v1/batches",
-                                       http_fail_after=True, processing_seconds=60))
-    find_batches = OpenAIProvider.find_batches
-    monkeypatch.setattr(OpenAIProvider, "find_batches", lambda *a, **k: [])
-    project.run(wait=False)
-    monkeypatch.setattr(OpenAIProvider, "find_batches", find_batches)
+def test_duplicate_made_late_is_cancelled_before_it_runs(project: Project) -> None:
+    # As above, but another batch is still running when the next run looks: cancelled.
+    retried_create_behind_a_lagging_list(project)
     kept = project.emulator.list_batches()[0]
     project.emulator.advance_clock(61)  # the batches so far are done
     sdk = OpenAIProvider(api_key="x", base_url=project.emulator.base_url)
