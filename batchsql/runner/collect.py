@@ -130,14 +130,15 @@ class Collector:
         ``results``: where ``results([(batch, info), ...])`` is being read, at this batch.
         """
         r = self.r
+        batch_uuid = batch["batch_uuid"]
         r.submitter.recheck(batch, info)
-        folder = r.spool / batch["batch_uuid"]
+        folder = r.spool / batch_uuid
         if results is None:
             results = self.results([(batch, info)])
         phases = r.phases
         with phases("download"):
             files = next(results).files
-        line_errors = validation_outcomes(batch["batch_uuid"], info)
+        line_errors = validation_outcomes(batch_uuid, info)
         with phases("reconcile"):
             staged = self.read_results(
                 results, outputs.outcome_table(r.spec, line_errors, None) if line_errors else None)
@@ -156,25 +157,24 @@ class Collector:
             # more (bulk_insert) straight into the file instead of its log: grouping batches
             # so made a 1M-row run no faster (bench/ab.py, 3 pairs: writing 1.7 s shorter,
             # closing 2.1 s longer, peak memory 30-50 MB higher).
-            batch_uuid = batch["batch_uuid"]
             r.wh.execute(sql.delete_where(r.output, sql.of_batch()),
                          [info.id, plan.custom_ids_like(batch_uuid)])
             r.wh.execute(
                 sql.insert_outcomes(r.output, r.collect_stage, r.state.requests, r.key, values,
                                     unique=staged.unique),
                 [info.id, r.spec.model, summary.run_id, batch["submitted_at"], stamp,
-                 batch["batch_uuid"]])
+                 batch_uuid])
             figures = r.batch_figures(info.id, batch_uuid)
             # Usually every request has its line and every line its request, which the counts
             # show: the anti-joins that would find the exceptions are run only when they may.
             rows, lines = (int(n) for n in r.wh.fetch(sql.batch_requests(r.state.requests),
-                                                      [batch["batch_uuid"]])[0])
+                                                      [batch_uuid])[0])
             written = sum(figures["by_status"].values())
             if missing is not None and written < rows:
                 r.wh.execute(
                     sql.insert_missing(r.output, r.collect_stage, r.state.requests, r.key),
                     [missing[0], missing[1], info.id, r.spec.model, summary.run_id,
-                     batch["submitted_at"], stamp, batch["batch_uuid"]])
+                     batch["submitted_at"], stamp, batch_uuid])
                 figures = r.batch_figures(info.id, batch_uuid)
             if staged.unique and written == rows and lines == batch["request_count"]:
                 # Each request row has its line, one line per custom_id: the lines that
@@ -184,8 +184,8 @@ class Collector:
                 unknown = staged.rows - lines
             else:
                 unknown = int(r.wh.fetch(sql.unknown_lines(r.collect_stage, r.state.requests),
-                                         [batch["batch_uuid"]])[0][0])
-            r.state.update_batch(batch["batch_uuid"], status=sql.COLLECTED,
+                                         [batch_uuid])[0][0])
+            r.state.update_batch(batch_uuid, status=sql.COLLECTED,
                                  provider_status=info.status,
                                  output_file_id=info.output_file_id,
                                  error_file_id=info.error_file_id, collected_at=stamp,
