@@ -357,7 +357,7 @@ class Api:
             "batches_by_status": dict(sorted(by_status.items())),
             "duplicate_batches": sum(n - 1 for n in keys.values()),
             "http_faults_injected": counters.get("http_faults_injected", 0),
-            # The worker processes answering large batches are up (see parallel.Refresher).
+            # The pool of worker processes answering large batches is up (Refresher.ready).
             "workers_ready": self.refresher.ready,
             "clock_offset": self.store.clock_offset(),
             "faults": self.store.load_faults().model_dump(),

@@ -98,12 +98,13 @@ class Refresher:
 
     @property
     def ready(self) -> bool:
-        """Whether the worker processes ``warm`` started are all up (True with none to start)."""
+        """Whether the worker pool has started and the processes ``warm`` started are up (True
+        with one process: there is no pool to wait for)."""
         if self.processes < 2:
             return True
         with self._lock:
-            warming = list(self._warming)
-        return bool(warming) and all(f.done() for f in warming)
+            started, warming = self._pool is not None, list(self._warming)
+        return started and all(f.done() for f in warming)
 
     def _new_pool(self) -> ProcessPoolExecutor:
         """The pool, made (with ``_lock`` held)."""
