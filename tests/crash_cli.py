@@ -13,8 +13,7 @@ import importlib
 import os
 import signal
 import sys
-from collections.abc import Callable
-from pathlib import Path
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from batchsql.errors import BatchsqlError
@@ -38,12 +37,10 @@ def after(cls: type, name: str) -> None:
     setattr(cls, name, wrapper)
 
 
-def half_downloaded(self: OpenAIProvider, file_id: str, dest: Path) -> Path:
-    """Kill half-way through writing a result file to the spool."""
+def half_downloaded(self: OpenAIProvider, file_id: str) -> Iterator[bytes]:
+    """Kill half-way through reading a result file (the first lines already parsed)."""
     content = self.client.files.content(file_id).read()
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    with open(dest.with_suffix(dest.suffix + ".part"), "wb") as out:
-        out.write(content[: len(content) // 2])
+    yield content[: len(content) // 2]
     die()
     raise AssertionError("unreachable")
 
@@ -73,7 +70,7 @@ POINTS: dict[str, Callable[[], None]] = {
     "after_upload": lambda: after(OpenAIProvider, "upload"),
     "after_create": lambda: after(OpenAIProvider, "create"),
     "while_polling": lambda: after(OpenAIProvider, "retrieve"),
-    "while_downloading": lambda: setattr(OpenAIProvider, "download", half_downloaded),
+    "while_downloading": lambda: setattr(OpenAIProvider, "file_chunks", half_downloaded),
     "mid_write": mid_write,
 }
 

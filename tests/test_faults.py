@@ -6,6 +6,7 @@ exactly one success (or a recorded, explained failure) and no batch was paid for
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow as pa
@@ -167,15 +168,13 @@ def test_a_request_the_provider_returned_no_line_for_is_missing(
         project: Project, collect_mode: str, monkeypatch: pytest.MonkeyPatch, extra: int) -> None:
     # A completed batch whose output file lacks one request's line (with or without lines
     # for requests never sent): that key is "missing" and the next run sends it again.
-    download = OpenAIProvider.download
+    file_chunks = OpenAIProvider.file_chunks
 
-    def losing_a_line(self: OpenAIProvider, file_id: str, dest: Path) -> Path:
-        path = download(self, file_id, dest)
-        lines = path.read_bytes().splitlines(keepends=True)
-        path.write_bytes(b"".join(line for line in lines if b"Dark mode please" not in line))
-        return path
+    def losing_a_line(self: OpenAIProvider, file_id: str) -> Iterator[bytes]:
+        lines = b"".join(file_chunks(self, file_id)).splitlines(keepends=True)
+        yield b"".join(line for line in lines if b"Dark mode please" not in line)
 
-    monkeypatch.setattr(OpenAIProvider, "download", losing_a_line)
+    monkeypatch.setattr(OpenAIProvider, "file_chunks", losing_a_line)
     project.emulator.set_faults(Faults(extra_lines=extra))
     summary = project.run()
     assert summary.outcomes == {"succeeded": N - 1, "missing": 1}
@@ -184,7 +183,7 @@ def test_a_request_the_provider_returned_no_line_for_is_missing(
         ("missing", "the provider returned no result line for this request")]
     assert project.query("select unknown_lines, succeeded, failed from "
                          "analytics._batchsql_batches") == [(extra, N - 1, 1)]
-    monkeypatch.setattr(OpenAIProvider, "download", download)
+    monkeypatch.setattr(OpenAIProvider, "file_chunks", file_chunks)
     project.emulator.set_faults(Faults())
     again = project.run()
     assert again.submitted == 1 and again.succeeded == 1

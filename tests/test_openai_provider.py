@@ -5,6 +5,11 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+import openai
+import pytest
+from openai._base_client import DEFAULT_CONNECTION_LIMITS
+
+from batchsql.errors import ProviderError
 from batchsql.providers.openai import OpenAIProvider
 
 from .conftest import EmulatorServer
@@ -13,7 +18,7 @@ from .conftest import EmulatorServer
 def test_a_file_of_many_reads_downloads_byte_for_byte(srv: EmulatorServer,
                                                        tmp_path: Path) -> None:
     # About 3 MB of lines of varied length and bytes (UTF-8, escapes): dozens of socket
-    # reads and several file-buffer flushes, none of them aligned with a line.
+    # reads, none of them aligned with a line.
     rng = random.Random(7)
     words = ["ticket", "refund", "naïve", "日本語", "emoji 🙂", '"quoted"', "back\\\\slash"]
     texts = (" ".join(rng.choices(words, k=rng.randint(1, 90))) for _ in range(12_000))
@@ -24,11 +29,40 @@ def test_a_file_of_many_reads_downloads_byte_for_byte(srv: EmulatorServer,
     provider = OpenAIProvider(api_key="x", base_url=srv.base_url)
     try:
         file_id = provider.upload(source)
-        dest = tmp_path / "spool" / "batch" / "output.jsonl"
-        assert provider.download(file_id, dest) == dest
+        chunks = list(provider.file_chunks(file_id))
     finally:
         provider.close()
-    assert len(data) > 2_500_000
-    assert dest.read_bytes() == data
-    # Only the whole file is left: its partial download was renamed into place.
-    assert sorted(p.name for p in dest.parent.iterdir()) == ["output.jsonl"]
+    assert len(data) > 2_500_000 and len(chunks) > 10
+    assert b"".join(chunks) == data
+
+
+def test_a_download_stopped_early_frees_its_connection(srv: EmulatorServer,
+                                                       tmp_path: Path) -> None:
+    source = tmp_path / "requests.jsonl"
+    source.write_bytes(b'{"custom_id": "c"}\n' * 200_000)
+    # Two connections at most, and no waiting for one: a download left open would make the
+    # third request fail.
+    limits = type(DEFAULT_CONNECTION_LIMITS)(max_connections=2, max_keepalive_connections=2)
+    http = openai.DefaultHttpxClient(limits=limits, timeout=openai.Timeout(30, pool=1))
+    provider = OpenAIProvider(api_key="x", base_url=srv.base_url, http_client=http)
+    try:
+        file_id = provider.upload(source)
+        for _ in range(10):
+            chunks = provider.file_chunks(file_id)
+            assert next(chunks).startswith(b'{"custom_id"')
+            chunks.close()
+        assert b"".join(provider.file_chunks(file_id)) == source.read_bytes()
+    finally:
+        provider.close()
+
+
+def test_an_unknown_file_is_a_provider_error_when_its_download_begins(
+        srv: EmulatorServer) -> None:
+    provider = OpenAIProvider(api_key="x", base_url=srv.base_url)
+    try:
+        chunks = provider.file_chunks("file-does-not-exist")
+        with pytest.raises(ProviderError, match="HTTP 404") as caught:
+            next(chunks)
+        assert caught.value.not_found
+    finally:
+        provider.close()

@@ -15,7 +15,7 @@ import json
 import random
 import struct
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -661,6 +661,45 @@ def test_blocks_smaller_than_lines(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     for size in (1, 100, 1000, 4096):
         monkeypatch.setattr(results_fast, "BLOCK_BYTES", size)
         assert_same([path], LABELS, slices=(3, 100_000))
+
+
+def test_a_download_in_chunks_reads_as_its_file(tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """A source given as chunks (a download as it arrives) gives the file's tables, however
+    its chunks fall against lines and blocks; one buffer serves several calls."""
+    lines = [*labels_variants()[:60], "", "  ", *plain_success_lines(10), *error_lines()]
+    path = write_lines(tmp_path / "out.jsonl", lines, b"\r\n")
+    data = path.read_bytes()
+    expected = pa.concat_tables(results_fast.outcome_slices([path], LABELS, PRICE))
+    buffer = bytearray(1000)
+    monkeypatch.setattr(results_fast, "BLOCK_BYTES", 1000)
+    for size in (1, 7, 999, 1000, 4096, len(data)):
+        chunks = (data[i:i + size] for i in range(0, len(data), size))
+        got = pa.concat_tables(results_fast.outcome_slices([chunks], LABELS, PRICE,
+                                                           buffer=buffer))
+        assert got.equals(expected), size
+    # Two sources, the second one chunked: one stream of outcomes, in order.
+    both = list(results_fast.outcome_slices([path, iter([data])], LABELS, PRICE))
+    assert pa.concat_tables(both).equals(pa.concat_tables([expected, expected]))
+
+
+def test_a_download_stopped_early_is_closed(tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(results_fast, "BLOCK_BYTES", 4096)
+    data = write_lines(tmp_path / "out.jsonl", plain_success_lines(200)).read_bytes()
+    closed = []
+
+    def download() -> Iterator[bytes]:
+        try:
+            for i in range(0, len(data), 1000):
+                yield data[i:i + 1000]
+        finally:
+            closed.append(True)
+
+    slices = results_fast.outcome_slices([download()], LABELS, PRICE, rows_per_slice=2)
+    assert next(slices).num_rows == 2
+    slices.close()
+    assert closed == [True]
 
 
 def test_memory_is_bounded_by_the_block(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

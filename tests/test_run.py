@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow as pa
@@ -182,11 +183,11 @@ def test_a_failed_download_keeps_the_batches_before_it_and_a_rerun_collects_the_
         MAX_REQUESTS = 3
         downloads = 0
 
-        def download(self, file_id: str, dest: Path) -> Path:
+        def file_chunks(self, file_id: str) -> Iterator[bytes]:
             Flaky.downloads += 1
             if Flaky.downloads == 2:
                 raise ProviderError("provider unavailable: HTTP 503", transient=True)
-            return super().download(file_id, dest)
+            return super().file_chunks(file_id)
 
     wh = project.connect()
     provider = Flaky(api_key="x", base_url=project.emulator.base_url)

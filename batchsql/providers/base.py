@@ -1,4 +1,4 @@
-"""The provider interface: declared limits, plus submit/retrieve/download/cancel (I/O).
+"""The provider interface: declared limits, plus submit/retrieve/read/cancel (I/O).
 
 Chunking, retries and bookkeeping live once, in the runner; a provider only moves bytes and
 reports what its API says.
@@ -7,6 +7,7 @@ reports what its API says.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -87,8 +88,9 @@ class Provider(ABC):
         """The batch's current state."""
 
     @abstractmethod
-    def download(self, file_id: str, dest: Path) -> Path:
-        """Stream a result file to ``dest`` and return it."""
+    def file_chunks(self, file_id: str) -> Iterator[bytes]:
+        """A result file's bytes in chunks, as they arrive; closing the iterator (or reading
+        it to the end) ends the download."""
 
     @abstractmethod
     def cancel(self, batch_id: str) -> BatchInfo:
