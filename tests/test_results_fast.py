@@ -666,17 +666,15 @@ def test_blocks_smaller_than_lines(tmp_path: Path, monkeypatch: pytest.MonkeyPat
 def test_a_download_in_chunks_reads_as_its_file(tmp_path: Path,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
     """A source given as chunks (a download as it arrives) gives the file's tables, however
-    its chunks fall against lines and blocks; one buffer serves several calls."""
+    its chunks fall against lines and blocks."""
     lines = [*labels_variants()[:60], "", "  ", *plain_success_lines(10), *error_lines()]
     path = write_lines(tmp_path / "out.jsonl", lines, b"\r\n")
     data = path.read_bytes()
     expected = pa.concat_tables(results_fast.outcome_slices([path], LABELS, PRICE))
-    buffer = bytearray(1000)
     monkeypatch.setattr(results_fast, "BLOCK_BYTES", 1000)
     for size in (1, 7, 999, 1000, 4096, len(data)):
         chunks = (data[i:i + size] for i in range(0, len(data), size))
-        got = pa.concat_tables(results_fast.outcome_slices([chunks], LABELS, PRICE,
-                                                           buffer=buffer))
+        got = pa.concat_tables(results_fast.outcome_slices([chunks], LABELS, PRICE))
         assert got.equals(expected), size
     # Two sources, the second one chunked: one stream of outcomes, in order.
     both = list(results_fast.outcome_slices([path, iter([data])], LABELS, PRICE))

@@ -22,7 +22,7 @@ from batchsql.ahead import read_ahead
 from batchsql.errors import BatchsqlError, ProviderError
 from batchsql.providers.base import BatchInfo
 from batchsql.reconcile import CANCELLED, EXPIRED, FAILED, MISSING, Outcome
-from batchsql.results_fast import block_buffer, outcome_slices, parsing_connection
+from batchsql.results_fast import outcome_slices, parsing_connection
 from batchsql.state import now
 
 if TYPE_CHECKING:
@@ -115,18 +115,14 @@ class Collector:
         Per batch: a ``Result`` with no table once its first file has begun to arrive, one per
         slice of outcomes, then one with no table again: the batch's last.
         """
-        # One connection and one block buffer for every batch: a new connection costs 20 ms,
-        # a new buffer 32 MB of fresh memory.
-        with parsing_connection() as con:
-            buffer = block_buffer()
+        with parsing_connection() as con:  # one for every batch: each new one costs 20 ms
             for _, info in finished:
                 sources = [self.r.provider.file_chunks(fid)
                            for fid in (info.output_file_id, info.error_file_id) if fid]
                 if sources:
                     sources[0] = _begun(sources[0])
                 yield Result()
-                for table in outcome_slices(sources, self.r.spec, self.r.price, con=con,
-                                            buffer=buffer):
+                for table in outcome_slices(sources, self.r.spec, self.r.price, con=con):
                     yield Result(table=table)
                 yield Result()
 
