@@ -1,7 +1,7 @@
 """Collecting a finished batch: every result line becomes one outcome row, exactly once.
 
 Result files are read as they download, straight into the parser: nothing of them is written
-locally (a gigabyte per million results, written and read back, cost about 1.5 CPU seconds).
+locally (they were: a gigabyte per million results, written to the spool and read back).
 A batch's outcomes are written in one transaction, after all its lines are read, that first
 deletes whatever an interrupted attempt left for it: a crash or a failed download before the
 commit leaves the batch to collect, and the next run downloads it again.
