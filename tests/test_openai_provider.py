@@ -41,7 +41,7 @@ def test_a_download_stopped_early_frees_its_connection(srv: EmulatorServer,
     source = tmp_path / "requests.jsonl"
     source.write_bytes(b'{"custom_id": "c"}\n' * 200_000)
     # Two connections at most, and no waiting for one: a download left open would make the
-    # third request fail.
+    # third request fail. (The SDK's own Limits type, whichever HTTP library it ships with.)
     limits = type(DEFAULT_CONNECTION_LIMITS)(max_connections=2, max_keepalive_connections=2)
     http = openai.DefaultHttpxClient(limits=limits, timeout=openai.Timeout(30, pool=1))
     provider = OpenAIProvider(api_key="x", base_url=srv.base_url, http_client=http)
