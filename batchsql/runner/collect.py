@@ -266,8 +266,10 @@ class Collector:
         return True
 
     def _count(self, table: pa.Table) -> None:
+        # Not "download" too: its time is the wait for a batch's first bytes (the lines are
+        # read as they arrive), over which a rate of rows would mean nothing.
         self.r.phases.count("reconcile", table.num_rows)
-        self.r.phases.count("download", table.num_rows)
+
 
 @dataclass(frozen=True)
 class Staged:
