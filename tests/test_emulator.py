@@ -588,6 +588,17 @@ def test_admin_endpoints(srv: EmulatorServer, client: openai.OpenAI) -> None:
     assert stats["batches_by_status"] == {"completed": 1}
 
 
+def test_a_cut_download_sends_half_the_file_then_closes(srv: EmulatorServer) -> None:
+    client = client_for(srv)
+    data = jsonl([chat_line(f"r{i}", "q" * 100) for i in range(500)])
+    f = client.files.create(file=("in.jsonl", data), purpose="batch")
+    srv.set_faults(Faults(download_cut_times=1))
+    with pytest.raises(openai.APIConnectionError):  # the SDK reading a body that stops short
+        client.files.content(f.id).read()
+    assert client.files.content(f.id).read() == data  # the next download is whole
+    assert srv.stats()["downloads_cut"] == 1
+
+
 def test_http_faults_and_duplicate_creates(srv: EmulatorServer) -> None:
     srv.set_faults(Faults(http_fail_times=1, http_fail_match="POST /v1/batches",
                           http_fail_status=503))

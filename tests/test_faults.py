@@ -130,6 +130,19 @@ def test_rate_limits_and_server_errors_are_retried(project: Project, endpoint: s
     one_batch_per_intent(project)
 
 
+def test_a_result_download_that_breaks_off_is_resumed(project: Project) -> None:
+    # The connection closes half-way through an output file, for two downloads: each is asked
+    # for again and read on from where it broke off, so every row is collected once.
+    project.set_provider(max_requests_per_batch=4)  # several batches, a file each
+    project.emulator.set_faults(Faults(download_cut_times=2))
+    summary = project.run()
+    assert (summary.succeeded, summary.unknown_lines) == (N, 0)
+    assert summary.collected_batches == -(-N // 4)
+    assert project.emulator.stats()["downloads_cut"] == 2
+    assert_all_succeeded_once(project)
+    one_batch_per_intent(project)
+
+
 def test_timed_out_create_leaves_no_duplicate(project: Project) -> None:
     # The create happens but its answer is lost; the SDK retries and creates a second batch.
     project.emulator.set_faults(Faults(http_fail_times=1, http_fail_match="POST /v1/batches",

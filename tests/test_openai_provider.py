@@ -9,6 +9,7 @@ import openai
 import pytest
 from openai._base_client import DEFAULT_CONNECTION_LIMITS
 
+from batchsql.emulator.faults import Faults
 from batchsql.errors import ProviderError
 from batchsql.providers.openai import OpenAIProvider
 
@@ -66,3 +67,38 @@ def test_an_unknown_file_is_a_provider_error_when_its_download_begins(
         assert caught.value.not_found
     finally:
         provider.close()
+
+
+def test_a_download_that_breaks_off_is_resumed_byte_for_byte(srv: EmulatorServer,
+                                                             tmp_path: Path) -> None:
+    source = tmp_path / "requests.jsonl"
+    source.write_bytes(b"".join(b'{"custom_id": "c-%d"}\n' % i for i in range(100_000)))
+    provider = OpenAIProvider(api_key="x", base_url=srv.base_url)
+    try:
+        file_id = provider.upload(source)
+        srv.set_faults(Faults(download_cut_times=2))
+        data = b"".join(provider.file_chunks(file_id))
+    finally:
+        provider.close()
+    assert srv.stats()["downloads_cut"] == 2
+    assert data == source.read_bytes()
+
+
+def test_a_download_that_keeps_breaking_off_is_a_transient_provider_error(
+        srv: EmulatorServer, tmp_path: Path) -> None:
+    source = tmp_path / "requests.jsonl"
+    source.write_bytes(b'{"custom_id": "c"}\n' * 50_000)
+    client = openai.OpenAI(api_key="x", base_url=srv.base_url, max_retries=1)
+    provider = OpenAIProvider(api_key=None, client=client)
+    try:
+        file_id = provider.upload(source)
+        srv.set_faults(Faults(download_cut_times=5))
+        given = []
+        with pytest.raises(ProviderError, match="broke off after 475000 bytes, 2 times") as caught:
+            given.extend(provider.file_chunks(file_id))
+        assert caught.value.transient
+    finally:
+        provider.close()
+    # What was given before the error is the file's beginning, each byte once.
+    assert b"".join(given) == source.read_bytes()[:475_000]
+    assert srv.stats()["downloads_cut"] == 2

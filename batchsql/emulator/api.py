@@ -153,6 +153,16 @@ class Api:
         self.store.bump("http_faults_injected")
         return faults.http_fail_status, faults.http_fail_after
 
+    def download_cut(self) -> bool:
+        """Whether this download of a file's content must break off half-way."""
+        faults = self.store.load_faults()
+        if faults.download_cut_times <= 0:
+            return False
+        if not self.store.take("download_cuts_since_set", faults.download_cut_times):
+            return False
+        self.store.bump("downloads_cut")
+        return True
+
     # -- files ----------------------------------------------------------------------------------
     def create_file(self, req: Request) -> Response:
         length = req.headers.get("content-length", "")
@@ -357,6 +367,7 @@ class Api:
             "batches_by_status": dict(sorted(by_status.items())),
             "duplicate_batches": sum(n - 1 for n in keys.values()),
             "http_faults_injected": counters.get("http_faults_injected", 0),
+            "downloads_cut": counters.get("downloads_cut", 0),
             # The pool of worker processes answering large batches is up (Refresher.ready).
             "workers_ready": self.refresher.ready,
             "clock_offset": self.store.clock_offset(),

@@ -55,6 +55,8 @@ _KNOBS: list[tuple[str, str, Any, str]] = [
      "Status of injected HTTP errors."),
     ("--http-fail-after", "http_fail_after", None,
      "Do the request, then answer with the injected error."),
+    ("--download-cut-times", "download_cut_times", click.IntRange(0),
+     "Break off the next N file downloads half-way (the connection closes)."),
 ]
 
 

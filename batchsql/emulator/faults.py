@@ -96,3 +96,7 @@ class Faults(BaseModel):
     http_fail_after: bool = Field(
         False, description="Perform the request before answering with the error (a lost "
         "response: the SDK retries a create and makes a duplicate batch).")
+    download_cut_times: int = Field(
+        0, ge=0, description="The next N downloads of a file's content end after about half "
+        "of it: the connection closes with the rest unsent, as when it resets mid-download "
+        "(counted from when the faults were last set).")

@@ -140,8 +140,9 @@ class Store:
     def save_faults(self, faults: Faults) -> None:
         with self.locked("faults"):
             self.write_json(self.root / "faults.json", faults.model_dump())
-        # A new fault scenario starts counting its injected HTTP errors from zero.
+        # A new fault scenario starts counting its injected HTTP errors (and cuts) from zero.
         self.set_counter("http_faults_since_set", 0)
+        self.set_counter("download_cuts_since_set", 0)
 
     def clock_offset(self) -> float:
         return float(self.read_json(self.root / "clock.json", {}).get("offset", 0.0))

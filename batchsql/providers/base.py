@@ -90,7 +90,8 @@ class Provider(ABC):
     @abstractmethod
     def file_chunks(self, file_id: str) -> Iterator[bytes]:
         """A result file's bytes in chunks, as they arrive; closing the iterator (or reading
-        it to the end) ends the download."""
+        it to the end) ends the download. A download that breaks off is resumed where it can
+        be; otherwise it raises ProviderError, never a network library's own error."""
 
     @abstractmethod
     def cancel(self, batch_id: str) -> BatchInfo:

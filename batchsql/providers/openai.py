@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
+import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -90,12 +93,41 @@ class OpenAIProvider(Provider):
         return _info(_call(lambda: self.client.batches.retrieve(batch_id)))
 
     def file_chunks(self, file_id: str) -> Iterator[bytes]:
-        # The chunks as they arrive (64 kB reads): asking iter_bytes for larger ones joins
-        # them in Python first, a quarter more CPU. A generator: the response stays open
-        # while the caller reads, and closes with it.
-        with _provider_errors(), \
-                self.client.files.with_streaming_response.content(file_id) as response:
-            yield from response.iter_bytes()
+        """The file's bytes as they arrive (64 kB reads: asking iter_bytes for larger ones
+        joins them in Python first, a quarter more CPU).
+
+        A generator: the response stays open while the caller reads, and closes with it.
+        The SDK retries a request that fails, not a body that breaks off once it streams:
+        that is done here, as many times, by asking for the file again and passing over the
+        bytes already given (a provider's files never change).
+        """
+        given, breaks = 0, 0
+        while True:
+            skip = given
+            try:
+                with _provider_errors(), \
+                        self.client.files.with_streaming_response.content(file_id) as response:
+                    for chunk in response.iter_bytes():
+                        if skip:
+                            if len(chunk) <= skip:
+                                skip -= len(chunk)
+                                continue
+                            chunk, skip = chunk[skip:], 0
+                        given += len(chunk)
+                        yield chunk
+            except _transport_errors() as e:
+                breaks += 1
+                if breaks > self.client.max_retries:
+                    raise ProviderError(
+                        f"provider unavailable: the download of {file_id} broke off after "
+                        f"{given} bytes, {breaks} times: {e}", transient=True) from e
+                time.sleep(min(8.0, 0.5 * 2 ** (breaks - 1)))  # the SDK's backoff
+                continue
+            if skip:
+                raise ProviderError(f"file {file_id} came back shorter than before: "
+                                    f"{given - skip} bytes, {given} already read",
+                                    transient=True)
+            return
 
     def cancel(self, batch_id: str) -> BatchInfo:
         return _info(_call(lambda: self.client.batches.cancel(batch_id)))
@@ -132,6 +164,18 @@ def _provider_errors() -> Iterator[None]:
     except openai.APIStatusError as e:
         raise ProviderError(f"provider refused the request: {_describe(e)}",
                             not_found=isinstance(e, openai.NotFoundError)) from e
+
+
+@functools.cache
+def _transport_errors() -> type[Exception]:
+    """The network errors of the SDK's HTTP library (httpx2 for openai 3.x, httpx before):
+    a body read after the SDK has returned the response raises them unwrapped."""
+    for base in openai.DefaultHttpxClient.__mro__[1:]:
+        library = sys.modules.get(base.__module__.split(".")[0])
+        error = getattr(library, "TransportError", None)
+        if isinstance(error, type) and issubclass(error, Exception):
+            return error
+    raise RuntimeError("cannot find the HTTP library of the openai SDK")  # a new SDK layout
 
 
 def _describe(error: openai.OpenAIError) -> str:
