@@ -98,8 +98,8 @@ class OpenAIProvider(Provider):
 
         A generator: the response stays open while the caller reads, and closes with it.
         The SDK retries a request that fails, not a body that breaks off once it streams:
-        that is done here, as many times, by asking for the file again and passing over the
-        bytes already given (a provider's files never change).
+        that is done here, as many times as the SDK would retry, by asking for the file again
+        and passing over the bytes already given (a provider's files never change).
         """
         given, breaks = 0, 0
         while True:
