@@ -105,8 +105,8 @@ def outcome_slices(sources: Sequence[Source], spec: Spec, price: Price | None, *
     price)`` over the same lines. Each holds at most `rows_per_slice` rows. They are read
     with ``con`` (see ``parsing_connection``), else with a connection of their own; a chunked
     source is closed once read, or when the caller stops early. One block buffer serves all
-    the sources of a call (kept between calls, its 32 MB added to a collection's peak memory
-    and saved no measurable time).
+    the sources of a call (one kept for every call of a collection added its 32 MB to the
+    peak memory and saved no measurable time).
     """
     if rows_per_slice < 1:
         raise ValueError("rows_per_slice must be at least 1")
