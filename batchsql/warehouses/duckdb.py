@@ -38,8 +38,12 @@ STREAM_PAGE_ROWS = 100_000
 #: How much write-ahead log DuckDB gathers before it checkpoints, unless the profile says
 #: otherwise. At DuckDB's 16MB a run checkpoints after nearly every collected batch, each time
 #: rewriting the tables' last, partly filled row groups; at 256MB a 1M-row run spent about 12%
-#: less CPU (37 against 42 s). The log is replayed if the process dies, so nothing is lost.
-DEFAULT_CHECKPOINT_THRESHOLD = "256MB"
+#: less CPU (37 against 42 s). But the rows of a log that size do not fit under the 192MB
+#: memory cap until they are checkpointed: DuckDB moves them to its temp folder and back (594
+#: MB written there in that run, 463 MB at 128MB). At 128MB the run was faster in 9 of 10
+#: alternating pairs (bench/ab.py): median 1.3 s less own time, 2.2 CPU s less (64MB gained
+#: less). The log is replayed if the process dies, so nothing is lost.
+DEFAULT_CHECKPOINT_THRESHOLD = "128MB"
 
 
 def _connect(path: str, wait: float) -> duckdb.DuckDBPyConnection:
