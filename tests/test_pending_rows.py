@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import duckdb
 import pytest
 
@@ -12,7 +14,7 @@ REQUESTS, BATCHES = sql.parse_table("requests"), sql.parse_table("batches")
 
 
 @pytest.fixture
-def con() -> duckdb.DuckDBPyConnection:
+def con() -> Iterator[duckdb.DuckDBPyConnection]:
     con = duckdb.connect()
     con.execute("create table stage (k int, _fingerprint varchar, _error varchar)")
     con.execute("create table output (k int, _fingerprint varchar, _status varchar, "
@@ -31,7 +33,8 @@ def con() -> duckdb.DuckDBPyConnection:
         (6, 'b-done'), (6, 'b-done')""")
     con.execute("insert into batches values ('b-open', 'submitted'), ('b-intent', 'intent'), "
                 "('b-done', 'collected')")
-    return con
+    yield con
+    con.close()
 
 
 def pending(con: duckdb.DuckDBPyConnection, **flags: bool) -> list[tuple[int, int]]:

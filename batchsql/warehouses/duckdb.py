@@ -41,8 +41,9 @@ STREAM_PAGE_ROWS = 100_000
 #: less CPU (37 against 42 s). But the rows of a log that size do not fit under the 192MB
 #: memory cap until they are checkpointed: DuckDB moves them to its temp folder and back (594
 #: MB written there in that run, 463 MB at 128MB). At 128MB the run was faster in 9 of 10
-#: alternating pairs (bench/ab.py): median 1.3 s less own time, 2.2 CPU s less (64MB gained
-#: less). The log is replayed if the process dies, so nothing is lost.
+#: alternating pairs of full runs (as bench/ab.py runs them): median 1.3 s less own time,
+#: 2.2 CPU s less (64MB gained less). The log is replayed if the process dies, so nothing is
+#: lost.
 DEFAULT_CHECKPOINT_THRESHOLD = "128MB"
 
 
