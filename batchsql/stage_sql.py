@@ -67,20 +67,39 @@ def _unrendered(stage: exp.Table, key: Sequence[str], outer: str) -> exp.Not:
 
 
 def count_unrendered(inputs: exp.Table, stage: exp.Table, key: Sequence[str]) -> exp.Select:
-    """How many source rows have no stage row (so the source needs a second read)."""
-    return (exp.select(exp.Count(this=exp.Star())).from_(inputs.copy().as_(alias("i")))
+    """How many source rows have no stage row (so the source needs a second read), and how
+    many source rows there are."""
+    total = exp.select(exp.Count(this=exp.Star())).from_(inputs.copy()).subquery()
+    return (exp.select(exp.Count(this=exp.Star()), total).from_(inputs.copy().as_(alias("i")))
+            .where(_unrendered(stage, key, "i")))
+
+
+def unrendered_keys(inputs: exp.Table, stage: exp.Table, key: Sequence[str]) -> exp.Select:
+    """Keys of the source rows that have no stage row."""
+    return (exp.select(*(col(k, "i") for k in key)).from_(inputs.copy().as_(alias("i")))
             .where(_unrendered(stage, key, "i")))
 
 
 def unrendered_rows(source: exp.Query, stage: exp.Table, key: Sequence[str],
-                    variables: Sequence[str], signature: str,
-                    dialect: str | None) -> exp.Select:
-    """Source rows without a stage row: key, template columns and input hash, to render."""
+                    variables: Sequence[str], signature: str, dialect: str | None, *,
+                    keys: exp.Table | None = None) -> exp.Select:
+    """Source rows without a stage row: key, template columns and input hash, to render.
+
+    With ``keys`` (a table of ``unrendered_keys``) the source is read for those keys only:
+    DuckDB then skips the source's row groups that hold none of them. For the 10,000 new rows
+    of a million-row rerun the read took 0.08 s instead of 0.2-0.3 s; for every row of the
+    source it costs more (0.42-0.46 s against 0.32-0.39 s), so the caller gives ``keys`` only
+    when few rows are to be rendered.
+    """
     names = list(dict.fromkeys([*key, *variables]))
+    condition: exp.Expression = _unrendered(stage, key, "s")
+    if keys is not None:
+        condition = exp.Exists(this=exp.select(exp.Literal.number(1))
+                               .from_(keys.copy().as_(alias("u"))).where(eq_keys(key, "u", "s")))
     return (exp.select(*(col(c, "s") for c in names),
                        input_hash(variables, signature, dialect, "s").as_(alias("_input")))
             .from_(source.subquery(alias("s")))
-            .where(_unrendered(stage, key, "s")))
+            .where(condition))
 
 
 def unspooled(pending: exp.Select, key: Sequence[str]) -> exp.Select:

@@ -194,6 +194,10 @@ def statements(dialect: str) -> dict[str, exp.Expression]:
     out["count_unrendered"] = stage_sql.count_unrendered(inputs, stage, KEY)
     out["unrendered_rows"] = stage_sql.unrendered_rows(source, stage, KEY, variables, "sig",
                                                        dialect)
+    out["unrendered_keys"] = stage_sql.unrendered_keys(inputs, stage, KEY)
+    out["unrendered_rows_by_key"] = stage_sql.unrendered_rows(
+        source, stage, KEY, variables, "sig", dialect,
+        keys=sql.sibling(stage, "_batchsql_ticket_labels_stage_unrendered"))
     out["count_pending_and_unspooled"] = stage_sql.count_pending(pending)
     out["delete_unspooled"] = stage_sql.delete_unspooled(stage, pending, KEY)
 

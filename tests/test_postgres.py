@@ -15,7 +15,7 @@ import pyarrow as pa
 import pytest
 from sqlglot import exp
 
-from batchsql import api, sql
+from batchsql import api, sql, stage_sql
 from batchsql.errors import ProfileError, WarehouseError
 from batchsql.profiles import ProviderSettings, Target, load_target
 from batchsql.warehouses import Warehouse, connect
@@ -319,7 +319,13 @@ def test_selection_queries_are_joins_not_per_row_subqueries(project: Project) ->
         "to_send": sql.pending_rows(stage, output, requests, batches, key, 3, exclude_run=True,
                                     skip_answered=True),
     }
+    # The source rows a rerun renders, read by key (see render_stage).
+    keys = exp.to_table("_batchsql_test_keys")
+    queries["unrendered_by_key"] = stage_sql.unrendered_rows(
+        sql.select_source(None, "raw.tickets", "postgres"), stage, key, ["body", "subject"],
+        "sig", "postgres", keys=keys)
     with project.connect() as wh:
+        wh.execute(f"create temporary table {keys.name} as select ticket_id from raw.tickets")
         for name, query in queries.items():
             # The one parameter (a run id) as a literal: EXPLAIN takes no bound values.
             text = query.transform(lambda n: exp.Literal.string("run")

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import duckdb
 import pytest
+from sqlglot import exp
 
+from batchsql import stage_sql
 from batchsql.emulator import Faults
 from batchsql.errors import SpecError
 from batchsql.runner import source
@@ -31,6 +34,43 @@ def test_a_rerun_renders_nothing_and_a_changed_row_alone(project: Project) -> No
     bodies = project.query("select count(distinct _fingerprint) from analytics.labels "
                            "where ticket_id = 3")
     assert bodies == [(2,)]
+
+
+@EVERYWHERE
+def test_new_rows_alone_are_rendered_whether_few_or_most(project: Project) -> None:
+    """A few new rows are read from the source by key, most of the source is read whole
+    (source.render_stage): either way exactly the new rows render and are sent."""
+    project.write_tickets(TICKETS[:3])
+    assert rendered(project.run()) == 3
+    project.write_tickets(TICKETS[:4])  # one new row of four: read by key
+    few = project.run()
+    assert (rendered(few), few.selected) == (1, 1)
+    project.write_tickets([*TICKETS, (99, "New", "One more ticket.")])  # five new of nine
+    most = project.run()
+    assert (rendered(most), most.selected) == (N - 3, N - 3)
+    assert project.query("select count(distinct ticket_id) from analytics.labels "
+                         "where _status = 'succeeded'") == [(N + 1,)]
+
+
+def test_reading_by_key_gives_the_rows_the_whole_read_gives() -> None:
+    key = ["a", "b"]
+    table = exp.to_table
+    con = duckdb.connect()
+    con.execute("create table src as select i % 7 as a, 'k' || i as b, 'text ' || i as body, "
+                "i as n from range(100) t(i)")
+    con.execute("create table stage as select a, b from src where n % 3 = 0")
+    con.execute("create table inputs as select a, b from src")
+    keys = stage_sql.unrendered_keys(table("inputs"), table("stage"), key)
+    con.execute(f"create table keys as {keys.sql('duckdb')}")
+
+    def rows(**by: exp.Table) -> list[tuple[object, ...]]:
+        query = stage_sql.unrendered_rows(exp.select("*").from_("src"), table("stage"), key,
+                                          ["body"], "sig", "duckdb", **by)
+        return sorted(con.execute(query.sql("duckdb")).fetchall())
+
+    whole = rows()
+    assert len(whole) == 66 and rows(keys=table("keys")) == whole
+    con.close()
 
 
 @EVERYWHERE

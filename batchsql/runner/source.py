@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -262,11 +263,12 @@ def render_stage(wh: Warehouse, spec: Spec, prompt: Prompt, renderer: Renderer,
     variables = sorted(prompt.variables())
     signature = render_signature(spec, prompt, renderer.url, dict(described))
     dialect = wh.dialect
-    unrendered = stage_sql.unrendered_rows(source, stage, key, variables, signature, dialect)
     if redo is not None:
         with phases("render"):
             wh.execute(*redo)
-        _render(wh, renderer, unrendered, stage, phases, bodies, spool)
+        _render(wh, renderer, stage_sql.unrendered_rows(source, stage, key, variables,
+                                                        signature, dialect),
+                stage, phases, bodies, spool)
         return
     with phases("select"):
         _ensure_stage(wh, stage, key_types)
@@ -283,9 +285,27 @@ def render_stage(wh: Warehouse, spec: Spec, prompt: Prompt, renderer: Renderer,
     with phases("render"):
         wh.execute(stage_sql.delete_stale(stage, inputs, key))
     with phases("select"):
-        missing = int(wh.fetch(stage_sql.count_unrendered(inputs, stage, key))[0][0])
+        missing, total = (int(n) for n in wh.fetch(
+            stage_sql.count_unrendered(inputs, stage, key))[0])
     if missing:
-        _render(wh, renderer, unrendered, stage, phases, bodies, spool)
+        # A few rows to render (new rows, say) are read by key; most of the source is read
+        # whole (see unrendered_rows). The keys go where the warehouse's streams see them.
+        keys = (wh.snapshot_table(sql.sibling(stage, f"{stage.name}_unrendered"))
+                if 2 * missing <= total else None)
+        if keys is not None:
+            with phases("select"):
+                wh.execute(sql.drop_table(keys))
+                wh.execute(sql.create_table_as(keys, stage_sql.unrendered_keys(inputs, stage,
+                                                                               key)))
+        try:
+            _render(wh, renderer, stage_sql.unrendered_rows(source, stage, key, variables,
+                                                            signature, dialect, keys=keys),
+                    stage, phases, bodies, spool)
+        finally:
+            if keys is not None:
+                # After an error, that error is the one to report.
+                with contextlib.suppress(BatchsqlError):
+                    wh.execute(sql.drop_table(keys))
     wh.execute(sql.drop_table(inputs))
 
 

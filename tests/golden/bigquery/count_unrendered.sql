@@ -3,7 +3,12 @@
 -- CREATE SCHEMA creates a dataset (in the location the job runs in). Placeholders are positional
 -- ?; NULL values are bound as NULL literals, since BigQuery needs a type for every parameter.
 SELECT
-  COUNT(*)
+  COUNT(*),
+  (
+    SELECT
+      COUNT(*)
+    FROM `analytics`.`_batchsql_ticket_labels_input`
+  )
 FROM `analytics`.`_batchsql_ticket_labels_input` AS `i`
 WHERE
   NOT EXISTS(

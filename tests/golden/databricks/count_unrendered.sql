@@ -3,7 +3,12 @@
 -- Placeholders are native positional ? (Databricks Runtime 14.2 or later, at most 255 per
 -- statement).
 SELECT
-  COUNT(*)
+  COUNT(*),
+  (
+    SELECT
+      COUNT(*)
+    FROM `analytics`.`_batchsql_ticket_labels_input`
+  )
 FROM `analytics`.`_batchsql_ticket_labels_input` AS `i`
 WHERE
   NOT EXISTS(

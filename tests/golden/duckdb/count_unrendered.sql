@@ -1,7 +1,12 @@
 -- batchsql golden SQL: count_unrendered, duckdb dialect.
 -- Regenerate: BATCHSQL_UPDATE_GOLDEN=1 python -m pytest tests/test_golden_sql.py
 SELECT
-  COUNT(*)
+  COUNT(*),
+  (
+    SELECT
+      COUNT(*)
+    FROM "analytics"."_batchsql_ticket_labels_input"
+  )
 FROM "analytics"."_batchsql_ticket_labels_input" AS "i"
 WHERE
   NOT EXISTS(

@@ -3,7 +3,12 @@
 -- Placeholders are %s (psycopg). A view can only gain columns at its end on CREATE OR REPLACE
 -- VIEW: the output table only ever gains columns, at its end.
 SELECT
-  COUNT(*)
+  COUNT(*),
+  (
+    SELECT
+      COUNT(*)
+    FROM "analytics"."_batchsql_ticket_labels_input"
+  )
 FROM "analytics"."_batchsql_ticket_labels_input" AS "i"
 WHERE
   NOT EXISTS(

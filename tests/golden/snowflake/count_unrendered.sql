@@ -3,7 +3,12 @@
 -- Every identifier and alias is quoted: Snowflake folds unquoted names to upper case, so names
 -- keep their spec spelling and must be quoted when queried. Placeholders are ? (qmark binding).
 SELECT
-  COUNT(*)
+  COUNT(*),
+  (
+    SELECT
+      COUNT(*)
+    FROM "analytics"."_batchsql_ticket_labels_input"
+  )
 FROM "analytics"."_batchsql_ticket_labels_input" AS "i"
 WHERE
   NOT EXISTS(

@@ -3,7 +3,12 @@
 -- UPDATE and DELETE need a table format with row-level changes (Delta, Iceberg); plain Parquet or
 -- Hive tables cannot run them.
 SELECT
-  COUNT(*)
+  COUNT(*),
+  (
+    SELECT
+      COUNT(*)
+    FROM `analytics`.`_batchsql_ticket_labels_input`
+  )
 FROM `analytics`.`_batchsql_ticket_labels_input` AS `i`
 WHERE
   NOT EXISTS(

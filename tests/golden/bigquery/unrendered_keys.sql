@@ -1,0 +1,16 @@
+-- batchsql golden SQL: unrendered_keys, bigquery dialect.
+-- Regenerate: BATCHSQL_UPDATE_GOLDEN=1 python -m pytest tests/test_golden_sql.py
+-- CREATE SCHEMA creates a dataset (in the location the job runs in). Placeholders are positional
+-- ?; NULL values are bound as NULL literals, since BigQuery needs a type for every parameter.
+SELECT
+  `i`.`Region`,
+  `i`.`Order ID`
+FROM `analytics`.`_batchsql_ticket_labels_input` AS `i`
+WHERE
+  NOT EXISTS(
+    SELECT
+      1
+    FROM `analytics`.`_batchsql_ticket_labels_stage` AS `t`
+    WHERE
+      `t`.`Region` = `i`.`Region` AND `t`.`Order ID` = `i`.`Order ID`
+  );

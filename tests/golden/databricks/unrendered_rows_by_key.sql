@@ -1,0 +1,41 @@
+-- batchsql golden SQL: unrendered_rows_by_key, databricks dialect.
+-- Regenerate: BATCHSQL_UPDATE_GOLDEN=1 python -m pytest tests/test_golden_sql.py
+-- Placeholders are native positional ? (Databricks Runtime 14.2 or later, at most 255 per
+-- statement).
+SELECT
+  `s`.`Region`,
+  `s`.`Order ID`,
+  `s`.`body`,
+  `s`.`subject`,
+  MD5(
+    CONCAT(
+      'sig',
+      CASE
+        WHEN `s`.`body` IS NULL
+        THEN '~'
+        ELSE CONCAT(CAST(LENGTH(CAST(`s`.`body` AS STRING)) AS STRING), ':', CAST(`s`.`body` AS STRING))
+      END,
+      CASE
+        WHEN `s`.`subject` IS NULL
+        THEN '~'
+        ELSE CONCAT(
+          CAST(LENGTH(CAST(`s`.`subject` AS STRING)) AS STRING),
+          ':',
+          CAST(`s`.`subject` AS STRING)
+        )
+      END
+    )
+  ) AS `_input`
+FROM (
+  SELECT
+    *
+  FROM `raw`.`Tickets`
+) AS `s`
+WHERE
+  EXISTS(
+    SELECT
+      1
+    FROM `analytics`.`_batchsql_ticket_labels_stage_unrendered` AS `u`
+    WHERE
+      `u`.`Region` = `s`.`Region` AND `u`.`Order ID` = `s`.`Order ID`
+  );

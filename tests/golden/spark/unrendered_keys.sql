@@ -1,0 +1,16 @@
+-- batchsql golden SQL: unrendered_keys, spark dialect.
+-- Regenerate: BATCHSQL_UPDATE_GOLDEN=1 python -m pytest tests/test_golden_sql.py
+-- UPDATE and DELETE need a table format with row-level changes (Delta, Iceberg); plain Parquet or
+-- Hive tables cannot run them.
+SELECT
+  `i`.`Region`,
+  `i`.`Order ID`
+FROM `analytics`.`_batchsql_ticket_labels_input` AS `i`
+WHERE
+  NOT EXISTS(
+    SELECT
+      1
+    FROM `analytics`.`_batchsql_ticket_labels_stage` AS `t`
+    WHERE
+      `t`.`Region` = `i`.`Region` AND `t`.`Order ID` = `i`.`Order ID`
+  );
