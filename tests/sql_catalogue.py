@@ -194,10 +194,12 @@ def statements(dialect: str) -> dict[str, exp.Expression]:
     out["count_unrendered"] = stage_sql.count_unrendered(inputs, stage, KEY)
     out["unrendered_rows"] = stage_sql.unrendered_rows(source, stage, KEY, variables, "sig",
                                                        dialect)
-    out["unrendered_keys"] = stage_sql.unrendered_keys(inputs, stage, KEY)
-    out["unrendered_rows_by_key"] = stage_sql.unrendered_rows(
-        source, stage, KEY, variables, "sig", dialect,
-        keys=sql.sibling(stage, "_batchsql_ticket_labels_stage_unrendered"))
+    if dialect in ("duckdb", "postgres"):  # the warehouses with snapshot tables
+        unrendered = sql.sibling(stage, "_batchsql_ticket_labels_stage_unrendered")
+        out["create_unrendered_keys"] = sql.create_table_as(
+            unrendered, stage_sql.unrendered_keys(inputs, stage, KEY))
+        out["unrendered_rows_by_key"] = stage_sql.unrendered_rows(
+            source, stage, KEY, variables, "sig", dialect, keys=unrendered)
     out["count_pending_and_unspooled"] = stage_sql.count_pending(pending)
     out["delete_unspooled"] = stage_sql.delete_unspooled(stage, pending, KEY)
 
