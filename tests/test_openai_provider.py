@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import random
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import openai
 import pytest
@@ -13,7 +15,7 @@ from batchsql.emulator.faults import Faults
 from batchsql.errors import ProviderError
 from batchsql.providers.openai import OpenAIProvider
 
-from .conftest import EmulatorServer
+from .conftest import EmulatorServer, Project
 
 
 def test_a_file_of_many_reads_downloads_byte_for_byte(srv: EmulatorServer,
@@ -102,3 +104,32 @@ def test_a_download_that_keeps_breaking_off_is_a_transient_provider_error(
     # What was given before the error is the file's beginning, each byte once.
     assert b"".join(given) == source.read_bytes()[:475_000]
     assert srv.stats()["downloads_cut"] == 2
+
+
+def test_the_sdk_client_is_made_at_first_use_and_only_once(srv: EmulatorServer) -> None:
+    provider = OpenAIProvider(api_key="x", base_url=srv.base_url)
+    provider.close()  # closing a provider that never talked makes no client to close
+    assert provider._client is None
+    with ThreadPoolExecutor(4) as pool:  # the upload and results threads may race to it
+        made = set(pool.map(lambda _: id(provider.client), range(16)))
+    assert len(made) == 1
+    assert provider.file_exists("file-unknown") is False
+    provider.close()
+
+
+@pytest.mark.warehouses("duckdb")
+def test_a_run_with_nothing_to_send_or_collect_makes_no_sdk_client(
+        project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    made: list[openai.OpenAI] = []
+
+    class Counted(openai.OpenAI):
+        def __init__(self, **options: Any) -> None:
+            super().__init__(**options)
+            made.append(self)
+
+    monkeypatch.setattr("batchsql.providers.openai.openai.OpenAI", Counted)
+    first = project.run()
+    assert first.submitted > 0 and len(made) == 1
+    again = project.run()
+    assert again.selected == 0 and again.collected_batches == 0
+    assert len(made) == 1
