@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import threading
+
 import duckdb
 import pytest
 from sqlglot import exp
 
 from batchsql import stage_sql
 from batchsql.emulator import Faults
-from batchsql.errors import SpecError
+from batchsql.errors import SpecError, WarehouseError
 from batchsql.runner import source
+from batchsql.warehouses.duckdb import DuckDBWarehouse
 
 from .conftest import EVERYWHERE, SPEC, TICKETS, Project
 
@@ -174,4 +177,33 @@ def test_a_render_cut_short_is_finished_by_the_next_run(
     monkeypatch.setattr(source.Renderer, "finish", finish)
     again = project.run()
     assert rendered(again) == N  # the bodies of rows kept were in the dead run's file
+    assert (again.selected, again.submitted, again.outcomes) == (N, N, {"succeeded": N})
+
+
+@pytest.mark.warehouses("duckdb")
+def test_a_stage_insert_failing_on_its_thread_fails_the_run_and_loses_nothing(
+        project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    """DuckDB's stage slices are inserted by a thread of their own while the next slice is
+    finished: an insert's error is the run's, none of the render's inserts stays, and the
+    next run renders and sends every row, its slices all inserted."""
+    monkeypatch.setattr(source, "ROWS_PER_SLICE", 2)
+    insert = DuckDBWarehouse.insert_arrow
+    threads: list[str] = []
+
+    def failing_third(self: DuckDBWarehouse, table: exp.Table, data: object) -> int:
+        if table.name.endswith("_stage"):
+            threads.append(threading.current_thread().name)
+            if len(threads) == 3:
+                raise WarehouseError("disk full (injected)")
+        return insert(self, table, data)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(DuckDBWarehouse, "insert_arrow", failing_third)
+    with pytest.raises(WarehouseError, match="injected"):
+        project.run()
+    assert len(threads) >= 3 and all(t.startswith("batchsql-stage") for t in threads)
+    assert project.query("select count(*) from analytics._batchsql_labels_stage") == [(0,)]
+    monkeypatch.setattr(DuckDBWarehouse, "insert_arrow", insert)
+    again = project.run()
+    assert rendered(again) == N
+    assert project.query("select count(*) from analytics._batchsql_labels_stage") == [(N,)]
     assert (again.selected, again.submitted, again.outcomes) == (N, N, {"succeeded": N})

@@ -39,6 +39,9 @@ class Warehouse(ABC):
 
     #: sqlglot dialect name used to render every statement.
     dialect: str = ""
+    #: Whether ``stream`` reads on a connection of its own, so that another thread may run
+    #: statements on this one while a stream is read (the render's inserts do).
+    streams_apart: bool = False
 
     @classmethod
     @abstractmethod

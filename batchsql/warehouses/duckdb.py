@@ -112,6 +112,7 @@ class DuckDBWarehouse(Warehouse):
     """A DuckDB database file (or ``:memory:``), or a connection someone else opened (dbt)."""
 
     dialect = "duckdb"
+    streams_apart = True  # a stream reads on a cursor: a connection of its own
 
     def __init__(self, path: str | Path = ":memory:", *,
                  connection: duckdb.DuckDBPyConnection | None = None,
