@@ -343,17 +343,17 @@ def _render(wh: Warehouse, renderer: Renderer, unrendered: exp.Select, stage: ex
         # warehouse allows it, a thread inserts the slices while this one finishes the next.
         with (wh.bulk_insert(),
               ThreadPoolExecutor(1, thread_name_prefix="batchsql-render") as worker,
-              ThreadPoolExecutor(1, thread_name_prefix="batchsql-stage") as writer):
-            inserting = writer if wh.streams_apart else None
+              (ThreadPoolExecutor(1, thread_name_prefix="batchsql-stage") if wh.streams_apart
+               else contextlib.nullcontext()) as writer):
             ahead: Future[Prepared] | None = None
             slices = wh.stream(unrendered, batch_size=ROWS_PER_SLICE)
             for batch in phases.iterate("select", slices):
                 job = worker.submit(renderer.prepare, batch)
                 if ahead is not None:
-                    store(ahead, inserting)
+                    store(ahead, writer)
                 ahead = job
             if ahead is not None:
-                store(ahead, inserting)
+                store(ahead, writer)
             with phases("render"):
                 while inserts:
                     inserts.popleft().result()
