@@ -14,7 +14,7 @@ import duckdb
 from batchsql import plan
 from batchsql.prompts import compile_prompt
 from batchsql.spec import load_spec
-from bench import pipeline, reference, synthetic
+from bench import pipeline, reference, statements, synthetic
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -173,3 +173,53 @@ def test_ab_stops_when_a_side_runs_another_checkouts_batchsql(tmp_path: Path) ->
         capture_output=True, text=True, timeout=120, env=env, cwd=tmp_path)
     assert done.returncode == 1
     assert f"the run meant for {fake} imported {REPO}" in done.stderr
+
+
+def test_statement_timer_counts_each_call_once_and_times_commits() -> None:
+    import pyarrow as pa
+    from sqlglot import exp
+
+    from batchsql.warehouses.duckdb import DuckDBWarehouse
+
+    class Timed(DuckDBWarehouse):  # a subclass: the real class stays untimed
+        pass
+
+    timer = statements.StatementTimer()
+    timer.install(Timed)
+    wh = Timed(":memory:")
+    table = exp.table_("t", db="main")
+    wh.execute("create table main.t (a integer)")
+    wh.insert_arrow(table, pa.table({"a": pa.array([1, 2, 3], pa.int32())}))
+    with wh.transaction():
+        wh.execute("insert into main.t values (4)")
+    assert wh.fetch("select count(*) from main.t") == [(4,)]
+    wh.close()
+    calls = {r["what"]: r["calls"] for r in timer.rows()}
+    # insert_arrow's own INSERT ... SELECT is part of its call, not a statement of its own.
+    assert calls == {"create table main.t (a integer)": 1,
+                     "INSERT ARROW INTO main.t": 1, "insert into main.t values (4)": 1,
+                     "COMMIT": 1, "select count(*) from main.t": 1,
+                     "CLOSE (checkpoints what the log holds)": 1}
+    assert all(r["thread"] == "MainThread" and r["seconds"] >= 0 for r in timer.rows())
+    assert DuckDBWarehouse.execute.__qualname__ == "DuckDBWarehouse.execute"  # untouched
+
+
+def test_statements_times_a_full_run_and_a_rerun(tmp_path: Path) -> None:
+    out = tmp_path / "statements.json"
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    done = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "statements.py"), "--rows", "300", "--rerun-new",
+         "--top", "5", "--workdir", str(tmp_path / "work"), "--json", str(out)],
+        capture_output=True, text=True, timeout=180, env=env, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "full run: own" in done.stdout and "rerun, +1% new rows: own" in done.stdout
+    runs = json.loads(out.read_text())["runs"]
+    assert runs["full run"]["selected"] == 300 and runs["rerun, +1% new rows"]["selected"] == 3
+    for run in runs.values():
+        whats = [s["what"] for s in run["statements"]]
+        # The outcomes written, the commits, the closing checkpoint: all there, each once.
+        assert any(w.startswith('INSERT INTO "analytics"."ticket_labels"') for w in whats)
+        assert "COMMIT" in whats and "CLOSE (checkpoints what the log holds)" in whats
+        assert len(whats) == len({(s["thread"], s["what"]) for s in run["statements"]})
+        seconds = [s["seconds"] for s in run["statements"]]
+        assert seconds == sorted(seconds, reverse=True) and sum(seconds) < run["run_seconds"]
