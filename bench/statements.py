@@ -7,8 +7,9 @@ Generates N tickets and runs the bench job (bench/pipeline.py's full run, then w
 ``--rerun-new`` a rerun after 1% new rows) in a child process against the emulator, with the
 DuckDB warehouse's ``execute``, ``fetch``, ``insert_arrow``, commits and ``close`` timed. Prints,
 per run, its own time and the statements by total seconds: how many ran, on which thread, and
-their first words (statements that differ only in bound parameters count as one). A commit's
-time is DuckDB writing its log and, when the log has grown past its threshold, checkpointing.
+their first words (statements that differ only in bound parameters count as one). A commit is
+named by its transaction's first statement; its time is DuckDB writing its log and, when the
+log has grown past its threshold, checkpointing.
 Streams (the rows read slice by slice) are timed by the phases of bench/pipeline.py, not here.
 The phases tell which part of a run is slow; this tells which statement.
 """
@@ -34,8 +35,9 @@ if str(REPO) not in sys.path:  # run as a script: make `bench` importable
 
 from bench import pipeline  # noqa: E402
 
-#: Characters of a statement's text that name it in the table.
+#: Characters of a statement's text that name it in the table, and a commit.
 SHOWN = 110
+COMMIT_SHOWN = 60
 
 
 class StatementTimer:
@@ -80,18 +82,22 @@ class StatementTimer:
 
         @contextlib.contextmanager
         def transaction(self: Any) -> Iterator[None]:
-            # The commit is the exit of the original context: timed on its own.
+            # The commit is the exit of the original context: timed on its own, and named by
+            # the transaction's first statement (which commit costs what).
             context = original(self)
             context.__enter__()
+            timer._inside.first = ""
             try:
                 yield
             except BaseException as e:
                 if not context.__exit__(type(e), e, e.__traceback__):
                     raise
                 return
+            finally:
+                first, timer._inside.first = timer._inside.first, None
             started = time.perf_counter()
             context.__exit__(None, None, None)
-            timer.add("COMMIT", time.perf_counter() - started)
+            timer.add(f"COMMIT after {first[:COMMIT_SHOWN]}", time.perf_counter() - started)
 
         warehouse.transaction = transaction
 
@@ -108,7 +114,10 @@ class StatementTimer:
                 return method(self, *args, **kwargs)
             finally:
                 timer._inside.depth = 0
-                timer.add(label(self, *args[:1]), time.perf_counter() - started)
+                what = label(self, *args[:1])
+                if getattr(timer._inside, "first", None) == "":
+                    timer._inside.first = what
+                timer.add(what, time.perf_counter() - started)
 
         timed.__name__ = name
         return timed
