@@ -218,10 +218,16 @@ def test_statements_times_a_full_run_and_a_rerun(tmp_path: Path) -> None:
     assert runs["full run"]["selected"] == 300 and runs["rerun, +1% new rows"]["selected"] == 3
     for run in runs.values():
         whats = [s["what"] for s in run["statements"]]
-        # The outcomes written, the commits, the closing checkpoint: all there, each once.
+        # The outcomes written, the commits, the closing checkpoint: all there.
         assert any(w.startswith('INSERT INTO "analytics"."ticket_labels"') for w in whats)
         assert any(w.startswith("COMMIT after ") for w in whats)
         assert "CLOSE (checkpoints what the log holds)" in whats
-        assert len(whats) == len({(s["thread"], s["what"]) for s in run["statements"]})
+        # The stage's rows are inserted from Arrow: that call is timed, not its inner INSERT.
+        stage = '"analytics"."_batchsql_ticket_labels_stage"'
+        assert f"INSERT ARROW INTO {stage}" in whats
+        assert not any(w.startswith(f"INSERT INTO {stage}") for w in whats)
         seconds = [s["seconds"] for s in run["statements"]]
-        assert seconds == sorted(seconds, reverse=True) and sum(seconds) < run["run_seconds"]
+        assert seconds == sorted(seconds, reverse=True)
+        # Calls on the run's own thread happen one after another, inside the run.
+        assert sum(s["seconds"] for s in run["statements"]
+                   if s["thread"] == "MainThread") < run["run_seconds"]
