@@ -1,12 +1,15 @@
 """End-to-end benchmark of batchsql against a hand-written baseline, from 10k to 1M rows.
 
     PYTHONPATH=$PWD python bench/pipeline.py [--sizes 10000,100000,1000000]
-        [--reference-sizes 10000,100000] [--no-reference] [--json out.json] [--workdir DIR]
+        [--reference-sizes 10000,100000] [--no-reference] [--no-floor] [--json out.json]
+        [--workdir DIR]
 
-Per size N: generate N tickets in DuckDB (SQL, not timed), start the emulator as its own process,
-then run batchsql in a fresh child process per scenario (full run; rerun with nothing pending;
-rerun after 1% new rows) and the reference script once, all against that emulator. Prints a
-table per size and a PASS/FAIL block for the targets; see bench/README.md.
+Per size N: generate N tickets in DuckDB (SQL, not timed), time what DuckDB alone takes for the
+per-row work (bench/floor.py: the machine's floor, in a child), start the emulator as its own
+process, then run batchsql in a fresh child process per scenario (full run; rerun with nothing
+pending; rerun after 1% new rows) and the reference script once, all against that emulator.
+Prints a table per size, a PASS/FAIL block for the targets and the 1M run in floor units; see
+bench/README.md.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ REPO = BENCH.parent
 if str(REPO) not in sys.path:  # run as a script: make `bench` importable
     sys.path.insert(0, str(REPO))
 
-from bench import emulator_micro, reference  # noqa: E402  (stdlib-only at import time)
+from bench import emulator_micro, floor, reference  # noqa: E402  (stdlib-only at import)
 
 PHASES = ("select", "render", "encode", "upload", "provider", "download", "reconcile",
           "write")
@@ -373,8 +376,8 @@ class Checks:
 
 
 def bench_size(n: int, root: Path, *, with_reference: bool, seed: int, checks: Checks,
-               batch_requests: int | None = None) -> dict[str, Any]:
-    """Every scenario at one size, against one fresh emulator."""
+               batch_requests: int | None = None, with_floor: bool = True) -> dict[str, Any]:
+    """The floor, then every scenario at one size against one fresh emulator."""
     folder = root / f"n{n}"
     if folder.exists():
         if not (folder / MARKER).exists():
@@ -390,7 +393,8 @@ def bench_size(n: int, root: Path, *, with_reference: bool, seed: int, checks: C
     _log(f"[N={n:,}] {data['rows']:,} tickets, avg body {data['avg_body_chars']:.0f} chars, "
          f"{data['duplicate_rows']:,} duplicates, {data['non_ascii_rows']:,} non-ASCII "
          f"({data['generate_seconds']:.1f} s)")
-    result: dict[str, Any] = {"size": n, "data": data, "scenarios": {}, "reference": None}
+    result: dict[str, Any] = {"size": n, "data": data, "scenarios": {}, "reference": None,
+                              "floor": run_floor(n, folder, db) if with_floor else None}
     emulator = Emulator(folder / "emulator", folder / "emulator.log")
     try:
         write_project(project, db, emulator.base_url, batch_requests)
@@ -467,6 +471,18 @@ def run_reference(n: int, folder: Path, db: Path, emulator: Emulator,
          f"{d['phases']['provider']:.2f} s, peak RSS {d['peak_rss_mb']:.0f} MB")
     shutil.rmtree(folder / "reference", ignore_errors=True)
     return record
+
+
+def run_floor(n: int, folder: Path, db: Path) -> dict[str, Any]:
+    """bench/floor.py in a child on the freshly generated tickets, before the emulator starts
+    (nothing else runs meanwhile)."""
+    _log(f"[N={n:,}] machine floor: DuckDB alone")
+    cmd = [sys.executable, str(BENCH / "floor.py"), "--db", str(db), "--workdir",
+           str(folder / "floor")]
+    child = run_child(cmd, f"floor (N={n:,})", folder)
+    shutil.rmtree(folder / "floor", ignore_errors=True)
+    _log(f"[N={n:,}]   floor {child.data['floor_seconds']:.2f} s")
+    return {**child.data, "child_cpu_seconds": child.cpu_seconds}
 
 
 # --------------------------------------------------------------------------- targets
@@ -557,6 +573,14 @@ def _rows_s(value: float | None) -> str:
     return "" if value is None else f"{value:,.0f}"
 
 
+def _step_table(width: int, title: str,
+                steps: list[tuple[str, float, float | None]]) -> list[str]:
+    """A title row (s, rows/s), then a row per (label, seconds, rows per second) step."""
+    return [f"{title:<{width}}{'s':>10}{'rows/s':>16}"] + [
+        f"{label:<{width}}{_secs(seconds):>10}{_rows_s(rate):>16}"
+        for label, seconds, rate in steps]
+
+
 def render_size(r: dict[str, Any]) -> str:
     """The per-size table: phases down, scenarios across."""
     n, data, sc = r["size"], r["data"], r["scenarios"]
@@ -603,12 +627,10 @@ def render_size(r: dict[str, Any]) -> str:
     if ref is None:
         lines.append("reference: not run at this size")
     else:
-        lines.append(f"{'reference (hand-written)':<{width}}{'s':>10}{'rows/s':>16}")
-        for name in reference.PHASES:
-            seconds = ref["phases"][name]
-            rate = None if name == "provider" else _rate(ref["rows"], seconds)
-            label = "provider (wait)" if name == "provider" else name.replace("_", "+")
-            lines.append(f"{label:<{width}}{_secs(seconds):>10}{_rows_s(rate):>16}")
+        lines += _step_table(width, "reference (hand-written)", [
+            ("provider (wait)", ref["phases"][name], None) if name == "provider" else
+            (name.replace("_", "+"), ref["phases"][name], _rate(ref["rows"], ref["phases"][name]))
+            for name in reference.PHASES])
         for label, key, fmt in (("untimed (in no phase)", "untimed_seconds", "{:.2f}"),
                                 ("OWN (run - provider)", "own_seconds", "{:.2f}"),
                                 ("child wall (all)", "child_wall_seconds", "{:.2f}"),
@@ -620,7 +642,41 @@ def render_size(r: dict[str, Any]) -> str:
         lines.append("speed-up (reference own / batchsql own): "
                      + (f"{speed:.1f}x" if speed else "n/a"))
     lines.append(f"emulator peak RSS {r.get('emulator_peak_rss_mb', 0):.0f} MB")
+    fl = r.get("floor")
+    if fl is None:
+        lines.append("machine floor: not measured (--no-floor)")
+    else:
+        lines += _step_table(width, "machine floor (DuckDB alone)", [
+            (floor.STEP_TITLES[step], fl["seconds"][step], _rate(fl["rows"], fl["seconds"][step]))
+            for step in floor.STEPS])
+        lines.append(f"{'FLOOR':<{width}}{_secs(fl['floor_seconds']):>10}   (best of "
+                     f"{fl['repeat']}; {fl['request_mb']:,.0f} MB of request lines)")
+        units = floor.in_floor_units(sc["full"]["own_seconds"], fl["floor_seconds"])
+        lines.append("batchsql own (full run) / floor: "
+                     + (f"{units:.1f}x" if units is not None else "n/a"))
     return "\n".join(lines)
+
+
+def floor_units(results: dict[int, dict[str, Any]]) -> dict[str, Any] | None:
+    """The 1M full run's own time in units of the floor measured beside it, and the
+    issue's target in units of the issue's floor; None unless both were measured."""
+    r = results.get(M)
+    if r is None or r.get("floor") is None:
+        return None
+    own, fl = r["scenarios"]["full"]["own_seconds"], r["floor"]["floor_seconds"]
+    return {"own_seconds": own, "floor_seconds": fl, "request_mb": r["floor"]["request_mb"],
+            "own_in_floor_units": floor.in_floor_units(own, fl),
+            "target_in_floor_units": floor.ISSUE_TARGET_1M / floor.ISSUE_FLOOR_1M}
+
+
+def render_floor_units(units: dict[str, Any] | None) -> str:
+    """One line under the targets: the 1M run against this machine's floor (not a target)."""
+    if units is None:
+        return "in floor units: not measured (needs N=1,000,000 and its floor)"
+    return (f"in floor units: the 1M run's own time is {units['own_in_floor_units']:.1f}x this "
+            f"machine's floor ({units['floor_seconds']:.2f} s, {units['request_mb']:,.0f} MB of "
+            f"request lines); the 15 s target is {units['target_in_floor_units']:.1f}x the "
+            f"issue's floor ({floor.ISSUE_FLOOR_1M:g} s, {floor.ISSUE_REQUEST_MB_1M:g} MB)")
 
 
 def render_targets(items: list[dict[str, Any]]) -> str:
@@ -695,6 +751,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reference-sizes", type=_sizes, default=[10_000, 100_000],
                         help="sizes at which the reference runs too (default 10000,100000)")
     parser.add_argument("--no-reference", action="store_true", help="never run the reference")
+    parser.add_argument("--no-floor", action="store_true",
+                        help="do not measure the machine's floor (bench/floor.py)")
     parser.add_argument("--json", type=Path, help="write every figure to this file")
     parser.add_argument("--workdir", type=Path,
                         help="keep projects, warehouses and emulator state here (default: a "
@@ -713,7 +771,8 @@ def main(argv: list[str] | None = None) -> int:
 
     report: dict[str, Any] = {"machine": machine(), "settings": {
         "sizes": args.sizes, "reference_sizes": [] if args.no_reference else args.reference_sizes,
-        "seed": args.seed, "new_share": NEW_SHARE, "batch_requests": args.batch_requests},
+        "seed": args.seed, "new_share": NEW_SHARE, "batch_requests": args.batch_requests,
+        "floor": not args.no_floor},
         "sizes": {}, "checks": [], "targets": []}
     load = report["machine"]["load_average_start"][0]
     if load > 0.5 * (os.cpu_count() or 1):
@@ -726,7 +785,8 @@ def main(argv: list[str] | None = None) -> int:
             for n in args.sizes:
                 with_ref = not args.no_reference and n in args.reference_sizes
                 results[n] = bench_size(n, root, with_reference=with_ref, seed=args.seed,
-                                        checks=checks, batch_requests=args.batch_requests)
+                                        checks=checks, batch_requests=args.batch_requests,
+                                        with_floor=not args.no_floor)
                 if args.workdir is None and not args.keep:
                     shutil.rmtree(root / f"n{n}", ignore_errors=True)  # a 1M run takes GBs
                 print(render_size(results[n]) + "\n", flush=True)
@@ -739,9 +799,11 @@ def main(argv: list[str] | None = None) -> int:
     report["sizes"] = {str(n): r for n, r in results.items()}
     report["checks"] = checks.items
     report["targets"] = targets(results)
+    report["floor_units"] = floor_units(results)
     report["machine"]["load_average_end"] = os.getloadavg()
     report["error"] = error
     print(render_targets(report["targets"]), flush=True)
+    print(render_floor_units(report["floor_units"]), flush=True)
     if checks.failed:
         print(f"\n!!! {len(checks.failed)} correctness check(s) FAILED: " + "; ".join(
             f"N={c['size']:,} {c['name']} ({c['detail']})" for c in checks.failed), flush=True)

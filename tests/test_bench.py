@@ -10,11 +10,12 @@ import sys
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from batchsql import plan
 from batchsql.prompts import compile_prompt
 from batchsql.spec import load_spec
-from bench import pipeline, reference, statements, synthetic
+from bench import floor, pipeline, reference, statements, synthetic
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -85,6 +86,72 @@ def test_pipeline_runs_end_to_end(tmp_path: Path) -> None:
     assert report["checks"] and all(c["ok"] for c in report["checks"])
     assert [t["status"] for t in report["targets"]] == ["not measured"] * 6
     assert report["error"] is None
+    # The floor ran on the same tickets, before the emulator, and left nothing behind.
+    fl = size["floor"]
+    assert fl["rows"] == fl["results_read"] == 300 and fl["pending_after"] == 0
+    assert fl["floor_seconds"] == pytest.approx(sum(fl["seconds"][s] for s in floor.STEPS))
+    assert not (tmp_path / "work" / "n300" / "floor").exists()
+    assert "machine floor (DuckDB alone)" in done.stdout and "batchsql own (full run) / floor" \
+        in done.stdout
+    assert report["floor_units"] is None and "in floor units: not measured" in done.stdout
+
+
+def _tickets_file(path: Path, rows: int) -> Path:
+    con = duckdb.connect(str(path))
+    synthetic.create_tickets(con)
+    synthetic.insert_tickets(con, 0, rows, 7)
+    con.close()
+    return path
+
+
+def test_floor_writes_the_requests_the_reference_sends(tmp_path: Path) -> None:
+    """The floor's DuckDB-only write step builds, for every ticket, the very request the
+    reference (and batchsql, test above) sends: the floor times the same work."""
+    db = _tickets_file(tmp_path / "t.duckdb", 400)
+    out = tmp_path / "requests.jsonl"
+    con = duckdb.connect()
+    con.execute(f"ATTACH '{db}' AS src (READ_ONLY)")
+    con.execute(f"COPY ({floor.request_query()}) TO '{out}' (FORMAT JSON)")
+    lines = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    system, user = reference.compile_templates()
+    tickets = {t[0]: t for t in _tickets(400)}
+    assert len(lines) == len(tickets) == 400
+    non_ascii = 0
+    for line in lines:
+        _, channel, subject, body = tickets[int(line["custom_id"])]
+        row = {"channel": channel, "subject": subject, "body": body}
+        assert line["method"] == "POST" and line["url"] == reference.URL
+        assert line["body"] == reference.request_body(system.render(row), user.render(row))
+        non_ascii += not line["body"]["messages"][1]["content"].isascii()
+    assert non_ascii > 0  # the escaping was exercised
+
+
+def test_floor_measures_each_step_and_keeps_the_fastest(tmp_path: Path) -> None:
+    db = _tickets_file(tmp_path / "t.duckdb", 500)
+    work = tmp_path / "work"
+    figures = floor.measure(db, work, repeat=3)
+    assert figures["rows"] == figures["results_read"] == 500 and figures["pending_after"] == 0
+    for step in floor.STEPS:
+        assert len(figures["all_seconds"][step]) == 3
+        assert figures["seconds"][step] == min(figures["all_seconds"][step]) > 0
+    assert figures["floor_seconds"] == pytest.approx(sum(figures["seconds"].values()))
+    assert figures["request_mb"] > 0.5 and figures["result_mb"] > 0.1
+    assert list(work.iterdir()) == []  # the scratch database and files are gone
+    with pytest.raises(ValueError, match="repeat"):
+        floor.measure(db, work, repeat=0)
+
+
+def test_floor_units_put_the_1m_run_beside_the_issues_target() -> None:
+    full = {"own_seconds": 30.0}
+    results = {pipeline.M: {"scenarios": {"full": full},
+                            "floor": {"floor_seconds": 10.0, "request_mb": 1383.0}}}
+    units = pipeline.floor_units(results)
+    assert units is not None and units["own_in_floor_units"] == pytest.approx(3.0)
+    assert units["target_in_floor_units"] == pytest.approx(15 / 5.4)
+    line = pipeline.render_floor_units(units)
+    assert "3.0x this machine's floor (10.00 s, 1,383 MB" in line and "2.8x" in line
+    assert pipeline.floor_units({pipeline.M: {**results[pipeline.M], "floor": None}}) is None
+    assert pipeline.floor_units({}) is None
 
 
 def test_pipeline_sends_smaller_batches_when_told(tmp_path: Path) -> None:
