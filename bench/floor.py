@@ -81,20 +81,25 @@ def request_query() -> str:
 
 
 def _results_query() -> str:
-    """A result line per ticket in the emulator's format: a JSON answer in ``content``."""
-    answer = ("to_json({'label': 'billing', 'priority': 'normal', "
-              "'summary': left(body, 90)})::VARCHAR")
+    """A result line per ticket with the fields (and about the size) of the emulator's: a
+    JSON answer in ``content``, usage with its details."""
+    summary = "concat('[emulator] Channel: ', channel, ' Subject: ', subject, ' ', left(body, 60))"
+    answer = f"to_json({{'label': 'billing', 'priority': 'normal', 'summary': {summary}}})::VARCHAR"
     return (
         "SELECT 'batch_req_' || md5(ticket_id::VARCHAR) AS id, "
         "CAST(ticket_id AS VARCHAR) AS custom_id, "
         "{'status_code': 200, 'request_id': 'req_' || md5(ticket_id::VARCHAR || 'r'), "
         " 'body': {'id': 'chatcmpl-' || md5(ticket_id::VARCHAR || 'c'), "
         "  'object': 'chat.completion', 'created': 1764374400, "
-        f"  'model': {_literal(reference.MODEL)}, 'choices': [{{'index': 0, "
-        f"  'message': {{'role': 'assistant', 'content': {answer}, 'refusal': NULL}}, "
-        "  'logprobs': NULL, 'finish_reason': 'stop'}], "
-        "  'usage': {'prompt_tokens': 300 + length(body) // 4, 'completion_tokens': 40, "
-        "   'total_tokens': 340 + length(body) // 4}, 'system_fingerprint': 'fp_bench'}} "
+        f"  'model': {_literal(reference.MODEL)}, 'system_fingerprint': 'batchsql-emulator', "
+        "  'service_tier': 'default', 'choices': [{'index': 0, "
+        f"  'message': {{'role': 'assistant', 'content': {answer}, 'refusal': NULL, "
+        "  'annotations': []::VARCHAR[]}, 'logprobs': NULL, 'finish_reason': 'stop'}], "
+        "  'usage': {'prompt_tokens': 150 + length(body) // 4, 'completion_tokens': 40, "
+        "   'total_tokens': 190 + length(body) // 4, "
+        "   'prompt_tokens_details': {'cached_tokens': 0, 'audio_tokens': 0}, "
+        "   'completion_tokens_details': {'reasoning_tokens': 0, 'audio_tokens': 0, "
+        "    'accepted_prediction_tokens': 0, 'rejected_prediction_tokens': 0}}}} "
         f"AS response, NULL::VARCHAR AS error FROM {TICKETS}")
 
 
