@@ -12,8 +12,8 @@ million rows) the floor for batchsql's own work:
   answer's content and the usage (1.6 s);
 * ``anti_join``: the tickets that have no result (0.6 s).
 
-Machines of the same kind here differ by up to 1.6x from one day to the next, so a run's own
-time means little next to another day's. ``pipeline.py`` measures the floor at each size, in
+Machines of the same kind here differ by up to 1.7x from one session to the next, so a run's own
+time means little next to another session's. ``pipeline.py`` measures the floor at each size, in
 the same invocation and before the emulator starts, and reports the run in floor units.
 
 DuckDB runs with its defaults (all cores, no memory cap), reading the bench's tickets from its
