@@ -69,7 +69,9 @@ def request_query() -> str:
     """Every ticket's request line, as ``reference.request_body`` builds it, built by DuckDB."""
     system = reference.compile_templates()[0].render()  # constant: rendered once, by Jinja
     body = reference.request_body(system, "")
-    params = ", ".join(f"{_literal(k)}: {json.dumps(v)}" for k, v in reference.PARAMS.items())
+    # Each parameter as JSON text: a string, a number or a list is written as it is.
+    params = ", ".join(f"{_literal(k)}: json({_literal(json.dumps(v))})"
+                       for k, v in reference.PARAMS.items())
     response_format = _literal(json.dumps(body["response_format"]))
     return (
         f"SELECT CAST(ticket_id AS VARCHAR) AS custom_id, 'POST' AS method, "
