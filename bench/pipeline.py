@@ -477,10 +477,9 @@ def run_floor(n: int, folder: Path, db: Path) -> dict[str, Any]:
     """bench/floor.py in a child on the freshly generated tickets, before the emulator starts
     (nothing else runs meanwhile)."""
     _log(f"[N={n:,}] machine floor: DuckDB alone")
-    cmd = [sys.executable, str(BENCH / "floor.py"), "--db", str(db), "--workdir",
-           str(folder / "floor")]
+    # Its scratch goes in a folder of its own under ``folder``, removed when it is done.
+    cmd = [sys.executable, str(BENCH / "floor.py"), "--db", str(db), "--workdir", str(folder)]
     child = run_child(cmd, f"floor (N={n:,})", folder)
-    shutil.rmtree(folder / "floor", ignore_errors=True)
     _log(f"[N={n:,}]   floor {child.data['floor_seconds']:.2f} s")
     return {**child.data, "child_cpu_seconds": child.cpu_seconds}
 

@@ -90,31 +90,24 @@ def test_pipeline_runs_end_to_end(tmp_path: Path) -> None:
     fl = size["floor"]
     assert fl["rows"] == fl["results_read"] == 300 and fl["pending_after"] == 0
     assert fl["floor_seconds"] == pytest.approx(sum(fl["seconds"][s] for s in floor.STEPS))
-    assert not (tmp_path / "work" / "n300" / "floor").exists()
+    assert not list((tmp_path / "work" / "n300").glob("floor-*"))
     assert "machine floor (DuckDB alone)" in done.stdout and "batchsql own (full run) / floor" \
         in done.stdout
     assert report["floor_units"] is None and "in floor units: not measured" in done.stdout
 
 
-def _tickets_file(path: Path, rows: int) -> Path:
-    con = duckdb.connect(str(path))
-    synthetic.create_tickets(con)
-    synthetic.insert_tickets(con, 0, rows, 7)
-    con.close()
-    return path
-
-
 def test_floor_writes_the_requests_the_reference_sends(tmp_path: Path) -> None:
     """The floor's DuckDB-only write step builds, for every ticket, the very request the
     reference (and batchsql, test above) sends: the floor times the same work."""
-    db = _tickets_file(tmp_path / "t.duckdb", 400)
+    db = tmp_path / "t.duckdb"
+    pipeline.generate(db, 400, 7)
     out = tmp_path / "requests.jsonl"
     con = duckdb.connect()
     con.execute(f"ATTACH '{db}' AS src (READ_ONLY)")
     con.execute(f"COPY ({floor.request_query()}) TO '{out}' (FORMAT JSON)")
     lines = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     system, user = reference.compile_templates()
-    tickets = {t[0]: t for t in _tickets(400)}
+    tickets = {t[0]: t for t in con.execute(f"SELECT * FROM {floor.TICKETS}").fetchall()}
     assert len(lines) == len(tickets) == 400
     non_ascii = 0
     for line in lines:
@@ -127,7 +120,8 @@ def test_floor_writes_the_requests_the_reference_sends(tmp_path: Path) -> None:
 
 
 def test_floor_measures_each_step_and_keeps_the_fastest(tmp_path: Path) -> None:
-    db = _tickets_file(tmp_path / "t.duckdb", 500)
+    db = tmp_path / "t.duckdb"
+    pipeline.generate(db, 500, 7)
     work = tmp_path / "work"
     figures = floor.measure(db, work, repeat=3)
     assert figures["rows"] == figures["results_read"] == 500 and figures["pending_after"] == 0
